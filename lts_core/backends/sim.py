@@ -1,0 +1,389 @@
+"""The simulated agent back-end (``sim``): a stochastic team policy over real paragraphs and real BM25.
+
+No LLM is involved; every result it produces is labelled *simulated*. What is real: the task, its
+paragraphs, the BM25 search results, the embedding similarities between memory keys and a team's
+sub-goal. What is modelled: whether the team recognises the right page, extracts the right fact, and
+how long its LLM calls take. docs/simulator.md describes the model and how each default was chosen.
+
+A team works through the task's hops (the supporting paragraphs): find the page (search), read it
+(open), learn its fact, move on; then answer. A bridge question's second hop is only known once the
+first page has been read (its fact "leads to" the second title). Before each web action the team
+looks at the shared keys and fetches the entry most similar to its current sub-goal if the cosine
+reaches ``read_threshold``. What it gets from a fetched value depends on what the producing step
+found (``MemoryEntry.payload``): a page's fact (adopted with probability ``trust``, else the team
+re-reads the page itself), search hits (it can skip its own search), another team's final answer
+(adopted with probability ``answer_trust``), or nothing useful (a wasted step). A fact extracted
+wrongly ("misread") and shared misleads every team that trusts it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..tasks import Task
+from .base import Action, Backend, BackendContext, LLMUsage, TeamView, ToolOutput
+
+_STOP = set(
+    "a an the of in on at to for from by with and or is was were are be been which what who whom "
+    "whose where when why how did does do that this these those it its as than into also both same "
+    "has have had his her their there one two first same many much more most other".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Parameters of the simulated agent (see docs/simulator.md for the reasoning behind each)."""
+
+    skill: float = 0.8  # P(recognise the target in results) and P(extract its fact when read)
+    misread: float = 0.07  # P(extract a wrong fact from a page / take a wrong page for the target)
+    answer_skill: float = 0.9  # P(answer right when every fact held is true)
+    diversity: float = 0.6  # P(a team formulates its own query rather than the common first one)
+    n_query_variants: int = 6
+    read_threshold: float = 0.62  # cosine(key, sub-goal) at which a team fetches an entry
+    trust: float = 0.75  # P(adopt a fetched fact without re-reading the page)
+    answer_trust: float = 0.35  # P(adopt another team's final answer found in memory)
+    # modelled LLM time: latency + prompt / prefill rate + completion / decode rate
+    llm_latency_s: float = 0.5
+    prefill_tps: float = 2000.0
+    decode_tps: float = 50.0
+    orchestrate_prompt_tokens: int = 1200
+    history_tokens_per_step: int = 80
+    key_tokens: int = 24
+    orchestrate_completion_tokens: int = 150
+    summary_prompt_tokens: int = 150
+    summary_completion_tokens: int = 28
+
+    def llm_seconds(self, prompt: int, completion: int) -> float:
+        return self.llm_latency_s + prompt / self.prefill_tps + completion / self.decode_tps
+
+
+def content_words(text: str) -> list[str]:
+    """Words of ``text`` without stop words, in order, without repeats.
+
+    >>> content_words("Which river is crossed by the bridge?")
+    ['Which', 'river', 'crossed', 'bridge']
+    """
+    seen, out = set(), []
+    for w in _WORD.findall(text):
+        w = w.strip(".'")
+        if not w or w.lower() in _STOP or w.lower() in seen:
+            continue
+        seen.add(w.lower())
+        out.append(w)
+    return out
+
+
+def lead(text: str, n: int = 14) -> str:
+    words = text.split()
+    return " ".join(words[:n]) + ("..." if len(words) > n else "")
+
+
+def query_variants(task: Task, target: str | None, n: int) -> list[str]:
+    """Deterministic query formulations for a hop (``target`` None: the title is not yet known)."""
+    q_words = content_words(task.question)
+    rng = random.Random(f"{task.id}|{target}")
+    out: list[str] = []
+    base = target if target else " ".join(q_words)
+    out.append(base)
+    for _ in range(n * 3):
+        if len(out) >= n:
+            break
+        if target:
+            extra = rng.sample(q_words, k=min(len(q_words), rng.randint(1, 3))) if q_words else []
+            v = " ".join([target, *extra])
+        else:
+            k = max(3, int(round(len(q_words) * rng.uniform(0.5, 0.8))))
+            v = " ".join(w for w in q_words if w in set(rng.sample(q_words, k=min(k, len(q_words)))))
+        if v and v not in out:
+            out.append(v)
+    return out
+
+
+# ---------------------------------------------------------------- summaries (the memory keys)
+def summary_plan(task: Task) -> str:
+    return f"Planned how to answer: {lead(task.question, 16)} Steps: search, read pages, then answer."
+
+
+def summary_search(query: str, hits: list[str]) -> str:
+    shown = ", ".join(hits[:3]) if hits else "nothing"
+    return f"Searched '{query}'; top results: {shown}."
+
+
+def summary_open(title: str, text: str, points_to: str | None) -> str:
+    s = f"Read '{title}': {lead(text)}"
+    return s + (f" It leads to '{points_to}'." if points_to else "")
+
+
+def summary_answer(answer: str, task: Task) -> str:
+    return f"Answered '{answer}' to the question: {lead(task.question, 14)}"
+
+
+def summary_read(entries: list[str]) -> str:
+    return "Used shared memory: " + "; ".join(e[:80] for e in entries)
+
+
+@dataclass
+class Fact:
+    title: str
+    true: bool
+    points_to: str | None = None  # for a bridge question's first hop
+    source: str = "read"  # read | memory
+
+
+@dataclass
+class SimAgent:
+    task: Task
+    team_idx: int
+    rng: random.Random
+    ctx: BackendContext
+    p: SimParams
+    targets: list[str] = field(default_factory=list)
+    known: dict[str, Fact] = field(default_factory=dict)
+    to_open: str | None = None
+    tries: dict[str, int] = field(default_factory=dict)
+    read_entries: set[int] = field(default_factory=set)
+    pending_answer: str | None = None
+    history: int = 0
+    injected_chars: int = 0  # a fetched value enters the next orchestrator prompt
+
+    def __post_init__(self) -> None:
+        hops = self.task.hop_titles
+        self.bridge = self.task.type == "bridge" and len(hops) >= 2
+        if not self.bridge and len(hops) >= 2 and self.rng.random() < self.p.diversity:
+            hops = hops[::-1]  # comparison: teams differ in which entity they look up first
+        self.targets = list(hops)
+        # Each team has its own order of query formulations; most start from the common one.
+        self.variant_order: dict[str | None, list[int]] = {}
+        self.wrong = [d.title for d in self.task.docs if not d.is_supporting] or ["unknown"]
+
+    # ------------------------------------------------------------ state helpers
+    def current(self) -> str | None:
+        """The next target title, None when every hop is known."""
+        for i, t in enumerate(self.targets):
+            if t not in self.known:
+                return t
+            if self.bridge and i == 0:
+                nxt = self.known[t].points_to
+                if nxt and len(self.targets) > 1 and self.targets[1] != nxt:
+                    self.targets[1] = nxt  # a wrong bridge sends the team to the wrong page
+        return None
+
+    def title_known_to_team(self, target: str) -> bool:
+        return not (self.bridge and target == self.targets[0])
+
+    def subgoal(self, target: str) -> str:
+        return target if self.title_known_to_team(target) else self.task.question
+
+    def next_query(self, target: str) -> str:
+        hop_key = target if self.title_known_to_team(target) else None
+        variants = query_variants(self.task, hop_key, self.p.n_query_variants)
+        order = self.variant_order.get(hop_key)
+        if order is None:
+            rest = list(range(1, len(variants)))
+            self.rng.shuffle(rest)
+            order = [0, *rest] if self.rng.random() >= self.p.diversity else [*rest, 0]
+            self.variant_order[hop_key] = order
+        n = self.tries.get(target, 0)
+        self.tries[target] = n + 1
+        return variants[order[n % len(order)]]
+
+    def _usage(self, view: TeamView) -> LLMUsage:
+        prompt = (self.p.orchestrate_prompt_tokens + self.p.history_tokens_per_step * self.history
+                  + self.p.key_tokens * len(view.keys) + self.injected_chars // 4)
+        self.injected_chars = 0
+        comp = self.p.orchestrate_completion_tokens
+        return LLMUsage("orchestrate", prompt, comp, self.p.llm_seconds(prompt, comp))
+
+    # ------------------------------------------------------------ Agent protocol
+    def decide(self, view: TeamView) -> tuple[Action, list[LLMUsage]]:
+        self.history += 1
+        if view.step_idx == 0:
+            return Action("plan", self.task.question, "Write the task ledger: facts and plan."), [
+                self._usage(view)]
+        target = self.current()
+        if self.pending_answer is not None:
+            return self._answer(self.pending_answer, view, "adopted from shared memory")
+        if target is None:
+            return self._answer(self._final_answer(), view, "every fact gathered")
+        if view.step_idx >= view.max_steps - 1:
+            return self._answer(self.rng.choice(self.wrong), view, "step budget exhausted: guess")
+        if view.memory_on and view.keys:
+            act = self._memory_action(view, target)
+            if act is not None:
+                return act, [self._usage(view)]
+        if self.to_open:
+            title = self.to_open
+            return Action("open", title, f"Open the page '{title}' and extract what the task needs.",
+                          detail={"target": target}), [self._usage(view)]
+        q = self.next_query(target)
+        return Action("search", q, f"Search the web for: {q}", detail={"target": target}), [
+            self._usage(view)]
+
+    def _memory_action(self, view: TeamView, target: str) -> Action | None:
+        cands = [e for e in view.keys if e.team_idx != self.team_idx
+                 and e.entry_id not in self.read_entries]
+        if not cands:
+            return None
+        goal = self.ctx.embedder.one(self.subgoal(target))
+        sims = np.stack([e.key_vec for e in cands]) @ goal
+        i = int(np.argmax(sims))
+        if sims[i] < self.p.read_threshold:
+            return None
+        e = cands[i]
+        self.read_entries.add(e.entry_id)
+        return Action("memory_read", str(e.entry_id), f"Fetch shared memory entry #{e.entry_id}: {e.key}",
+                      entry_ids=(e.entry_id,), similarities=(float(sims[i]),),
+                      detail={"target": target})
+
+    def _answer(self, answer: str, view: TeamView, why: str) -> tuple[Action, list[LLMUsage]]:
+        return Action("answer", answer, "Give the final answer.", detail={"why": why}), [
+            self._usage(view)]
+
+    def _final_answer(self) -> str:
+        facts = [self.known[t] for t in self.targets if t in self.known]
+        if all(f.true for f in facts) and self.rng.random() < self.p.answer_skill:
+            return self.task.answer
+        return self._wrong_answer(facts)
+
+    def _wrong_answer(self, facts: list[Fact]) -> str:
+        gold = self.task.answer.strip().lower()
+        if gold in ("yes", "no"):
+            return "no" if gold == "yes" else "yes"
+        hops = self.task.hop_titles
+        if self.task.type == "comparison" and len(hops) >= 2:
+            other = [h for h in hops if h.lower() != gold]
+            if other and any(h.lower() == gold for h in hops):
+                return other[0]
+        false_titles = [f.title for f in facts if not f.true]
+        return false_titles[-1] if false_titles else self.rng.choice(self.wrong)
+
+    def observe(self, action: Action, output: ToolOutput, view: TeamView) -> None:
+        target = action.detail.get("target")
+        if action.kind == "search" and target:
+            hits = output.payload.get("hits", [])
+            if target in hits and self.rng.random() < self.p.skill:
+                self.to_open = target
+            elif hits and self.rng.random() < self.p.misread:
+                self.to_open = self.rng.choice([h for h in hits if h != target] or hits)
+        elif action.kind == "open" and target:
+            self._learn_from_page(output.payload.get("title", action.arg), target, "read")
+        elif action.kind == "memory_read" and target:
+            self.injected_chars = len(output.text)
+            for eid in action.entry_ids:
+                self._learn_from_entry(view, eid, target)
+
+    def _learn_from_page(self, title: str, target: str, source: str) -> None:
+        self.to_open = None
+        r = self.rng.random()
+        if title == target:
+            if r < self.p.skill:
+                self.known[target] = Fact(target, True, self._points_to(target, True), source)
+            elif r < self.p.skill + self.p.misread:
+                self.known[target] = Fact(target, False, self._points_to(target, False), source)
+            else:
+                self.to_open = target  # could not extract it: read again
+        elif r < self.p.misread * 3:  # a wrong page taken for the target
+            self.known[target] = Fact(title, False, self._points_to(target, False), source)
+
+    def _points_to(self, target: str, true: bool) -> str | None:
+        if not (self.bridge and target == self.targets[0]):
+            return None
+        hops = self.task.hop_titles
+        return hops[1] if true else self.rng.choice(self.wrong)
+
+    def _learn_from_entry(self, view: TeamView, eid: int, target: str) -> None:
+        entry = next((e for e in view.keys if e.entry_id == eid), None)
+        if entry is None:
+            return
+        pl = entry.payload
+        kind = pl.get("kind")
+        if kind == "answer" and pl.get("answer"):
+            if self.rng.random() < self.p.answer_trust:
+                self.pending_answer = pl["answer"]
+        elif kind == "open":
+            title, as_target = pl.get("title"), pl.get("as_target")
+            needed = [t for t in self.targets if t not in self.known]
+            if as_target in needed:
+                if self.rng.random() < self.p.trust:
+                    self.known[as_target] = Fact(title, bool(pl.get("true")), pl.get("points_to"),
+                                                 "memory")
+                    if self.bridge and as_target == self.targets[0] and pl.get("points_to"):
+                        self.targets[1] = pl["points_to"]
+                else:
+                    self.to_open = title  # verify by reading the page: still saves the search
+        elif kind == "search" and target in pl.get("hits", []) and self.rng.random() < self.p.skill:
+            self.to_open = target
+
+    def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]:
+        k = action.kind
+        if k == "plan":
+            s = summary_plan(self.task)
+        elif k == "search":
+            s = summary_search(action.arg, output.payload.get("hits", []))
+        elif k == "open":
+            target = action.detail.get("target")
+            fact = self.known.get(target) if target else None
+            pt = fact.points_to if fact and fact.source == "read" else None
+            s = summary_open(output.payload.get("title", action.arg), output.text.split("\n", 1)[-1], pt)
+        elif k == "answer":
+            s = summary_answer(action.arg, self.task)
+        else:
+            s = summary_read([ln for ln in output.text.splitlines() if ln.startswith("[memory")])
+        prompt = self.p.summary_prompt_tokens + min(len(output.text), 2000) // 4
+        comp = self.p.summary_completion_tokens
+        return s, LLMUsage("summarize", prompt, comp, self.p.llm_seconds(prompt, comp))
+
+    def payload(self, action: Action, output: ToolOutput) -> dict[str, Any]:
+        """What the step found, in structured form (kept with a memory entry for the simulator)."""
+        target = action.detail.get("target")
+        if action.kind == "search":
+            return {"kind": "search", "hits": output.payload.get("hits", []), "target": target}
+        if action.kind == "open":
+            fact = self.known.get(target) if target else None
+            if fact is not None and fact.source == "read":
+                return {"kind": "open", "title": output.payload.get("title"), "as_target": target,
+                        "true": fact.true, "points_to": fact.points_to}
+            return {"kind": "open", "title": output.payload.get("title"), "as_target": None}
+        if action.kind == "answer":
+            return {"kind": "answer", "answer": action.arg}
+        return {"kind": action.kind}
+
+
+class SimBackend(Backend):
+    """Factory of ``SimAgent``s; majority vote for aggregation (modelled aggregator call)."""
+
+    name = "sim"
+    simulated = True
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(SimParams.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown sim parameter(s): {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(SimParams.__dataclass_fields__)}")
+        self.params = SimParams(**params)
+
+    def prepare(self, task: Task, ctx: BackendContext) -> None:
+        """Embed the texts a run of this task will compare (sub-goals, likely keys) in one batch."""
+        texts = [task.question, *task.hop_titles, summary_plan(task)]
+        for d in task.docs:
+            texts.append(summary_open(d.title, d.text, None))
+        ctx.embedder.encode(texts)
+
+    def make_agent(self, task: Task, team_idx: int, rng: random.Random, ctx: BackendContext) -> SimAgent:
+        return SimAgent(task, team_idx, rng, ctx, self.params)
+
+    def aggregate(self, task, answers, rng):
+        from .base import majority_vote
+
+        prompt = 300 + 150 * len(answers)
+        usage = LLMUsage("aggregate", prompt, 20, self.params.llm_seconds(prompt, 20))
+        return majority_vote(answers), usage
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "simulated": True, **asdict(self.params)}

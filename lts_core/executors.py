@@ -1,0 +1,95 @@
+"""Executors drive a run's teams through their steps on a clock.
+
+- ``virtual``: a deterministic discrete-event loop in one thread. Each team's next step starts when
+  its previous one ends; steps are committed in clock order (ties broken by the order they were
+  scheduled, i.e. team index first). No sleeping: a run takes as long as its computation. The same
+  seed gives the same run.
+- ``threads``: one thread per team on a real clock. A step's modelled time is slept out, scaled by
+  ``RunConfig.speed`` (run-clock seconds per real second), so a dashboard can watch it live. A step's
+  recorded end is its start plus its modelled duration (the sleep absorbs engine overhead), so clock
+  times mean the same thing on both executors.
+
+``execute(run)`` returns the run-clock time at which the last team stopped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .engine import Run
+
+
+class Executor(Protocol):
+    name: str
+
+    def execute(self, run: Run) -> float: ...
+
+
+class VirtualExecutor:
+    name = "virtual"
+
+    def execute(self, run: Run) -> float:
+        seq = itertools.count()
+        heap: list[tuple[float, int, str, object]] = []
+        for team in run.teams:
+            heapq.heappush(heap, (0.0, next(seq), "start", team))
+        now = 0.0
+        while heap and not run.stopped:
+            now, _, kind, obj = heapq.heappop(heap)
+            if kind == "start":
+                pending = run.safe_step(obj, now)  # type: ignore[arg-type]
+                if pending is not None:
+                    heapq.heappush(heap, (now + pending.duration, next(seq), "commit", pending))
+            else:
+                run.commit(obj, now)  # type: ignore[arg-type]
+                team = obj.team  # type: ignore[attr-defined]
+                if not team.done:
+                    heapq.heappush(heap, (now, next(seq), "start", team))
+        return now
+
+
+class ThreadExecutor:
+    name = "threads"
+
+    def execute(self, run: Run) -> float:
+        speed = run.config.speed
+        t0 = time.monotonic()
+
+        def clock() -> float:
+            return (time.monotonic() - t0) * speed
+
+        def worker(team) -> None:
+            t = 0.0
+            while not team.done and not run.stopped:
+                pending = run.safe_step(team, t)
+                if pending is None:
+                    break
+                t_end = t + pending.duration
+                # real LLM time has already elapsed; sleep out the modelled rest
+                if run.stop_event.wait(max(0.0, (t_end - clock()) / speed)):
+                    break
+                run.commit(pending, t_end)
+                t = t_end
+
+        threads = [threading.Thread(target=worker, args=(tm,), name=f"lts-team-{tm.idx}", daemon=True)
+                   for tm in run.teams]
+        for th in threads:
+            th.start()
+        for th in threads:
+            while th.is_alive():
+                th.join(0.2)  # wake up for Ctrl-C
+        return max([tm.rec.t_end or 0.0 for tm in run.teams] + [0.0])
+
+
+EXECUTORS: dict[str, type] = {"virtual": VirtualExecutor, "threads": ThreadExecutor}
+
+
+def get_executor(name: str) -> Executor:
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")
+    return EXECUTORS[name]()

@@ -1,0 +1,68 @@
+"""The admission-policy contract.
+
+A policy sees what the paper's controller sees: the task query, the keys already in the bank, and
+the step's (u, s, o). It returns a score in [0, 1] (its confidence that the step is worth sharing),
+a decision, and the features that explain the decision (stored with it for the explorer).
+
+Policies are constructed once per run (``make_policy``) and called from the run's commit path, which
+the engine serialises; a policy need not be thread-safe.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..embeddings import Embedder
+from ..memory import MemoryEntry
+
+
+@dataclass
+class AdmissionContext:
+    query: str
+    keys: list[MemoryEntry]
+    u: str
+    s: str
+    o: str
+    action: str
+    team_idx: int
+    step_idx: int
+    embedder: Embedder
+    s_vec: np.ndarray
+    rng: random.Random = field(default_factory=random.Random)
+    training: bool = False
+
+
+@dataclass
+class AdmissionDecision:
+    score: float
+    admit: bool
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+class AdmissionPolicy:
+    """Base class. ``uses_memory`` False means teams get no bank at all (the M1-Parallel baseline)."""
+
+    name = "base"
+    uses_memory = True
+    threshold = 0.5  # the score at and above which a step is admitted (drawn on the score stream)
+
+    def decide(self, ctx: AdmissionContext) -> AdmissionDecision:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Settings recorded with the run."""
+        return {"name": self.name, "threshold": self.threshold}
+
+
+def nearest_keys(ctx: AdmissionContext, k: int = 3) -> list[tuple[int, float]]:
+    """The ``k`` existing entries most similar to the step's summary: [(entry_id, cosine)]."""
+    if not ctx.keys:
+        return []
+    mat = np.stack([e.key_vec for e in ctx.keys])
+    sims = mat @ ctx.s_vec
+    order = np.argsort(-sims)[:k]
+    return [(ctx.keys[i].entry_id, round(float(sims[i]), 4)) for i in order]

@@ -1,0 +1,78 @@
+"""Figures over many runs, and plain-text / Markdown tables for the CLI and benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from .engine import RunSummary
+
+COLUMNS = ["policy", "runs", "EM", "F1", "runtime_s", "steps", "tool_calls", "admit_%", "entries",
+           "reads", "cross_reads", "tokens"]
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return statistics.fmean(xs) if xs else float("nan")
+
+
+def per_seed_figures(runs: Sequence[RunSummary]) -> dict[str, float]:
+    """Means over the runs of one (policy, seed) group."""
+    recs = [r.record for r in runs]
+    dec = sum(r.decisions for r in runs)
+    return {
+        "runs": len(runs),
+        "EM": 100 * _mean([r.em or 0.0 for r in recs]),
+        "F1": 100 * _mean([r.f1 or 0.0 for r in recs]),
+        "runtime_s": _mean([r.runtime_s or 0.0 for r in recs]),
+        "steps": _mean([r.steps for r in runs]),
+        "tool_calls": _mean([r.tool_calls for r in runs]),
+        "admit_%": 100 * sum(r.admitted for r in runs) / dec if dec else 0.0,
+        "entries": _mean([r.entries for r in runs]),
+        "reads": _mean([r.reads for r in runs]),
+        "cross_reads": _mean([r.cross_reads for r in runs]),
+        "tokens": _mean([r.prompt_tokens + r.completion_tokens for r in recs]),
+    }
+
+
+def summarize(runs: Iterable[RunSummary], by: str = "policy") -> list[dict[str, object]]:
+    """One row per ``by`` value: mean over seeds of each seed's mean, with the std over seeds."""
+    groups: dict[str, dict[int, list[RunSummary]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        groups[str(getattr(r.record, by))][r.record.seed].append(r)
+    rows = []
+    for key, seeds in groups.items():
+        per = [per_seed_figures(v) for v in seeds.values()]
+        row: dict[str, object] = {by: key, "seeds": len(per)}
+        for col in COLUMNS[1:]:
+            vals = [p[col] for p in per]
+            row[col] = statistics.fmean(vals) if col != "runs" else sum(vals)
+            if col != "runs":
+                row[col + "_std"] = statistics.pstdev(vals) if len(vals) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict[str, object]], columns: Sequence[str] = COLUMNS, *,
+                 markdown: bool = False, std: bool = True) -> str:
+    """Fixed-width text (or Markdown) table; a column with a ``_std`` twin prints as mean±std."""
+    def cell(row: dict[str, object], c: str) -> str:
+        v = row.get(c, "")
+        if isinstance(v, float):
+            s = f"{v:.1f}"
+            sd = row.get(c + "_std")
+            if std and isinstance(sd, float) and row.get("seeds", 1) not in (1, None):
+                s += f"±{sd:.1f}"
+            return s
+        return str(v)
+
+    body = [[cell(r, c) for c in columns] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        return "\n".join(lines)
+    widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(columns)]
+    out = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(v.rjust(w) for v, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join(out)

@@ -1,0 +1,215 @@
+"""The DuckDB record: one file, one writer thread, readers on their own cursors.
+
+Contract
+- ``Store(path)`` opens (or creates) the file, creates missing tables and columns, and marks runs left
+  ``running`` by a dead process as ``interrupted`` (only one process can hold the file read-write, so
+  any ``running`` row at open time belongs to a process that is gone).
+- Writes go through ``store.write(record)`` / ``store.update(record)``: they are queued and flushed by
+  one background thread in batches (every ``flush_interval`` seconds or ``batch_size`` rows), each
+  batch in one transaction. DuckDB's WAL makes a committed batch survive a crash or ``kill -9``.
+- ``store.flush()`` blocks until everything queued so far is committed.
+- ``store.query(sql, params)`` runs a read on a fresh cursor (safe from any thread) and returns a
+  pandas DataFrame.
+
+Thread-safety: every public method may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .records import KEYS, TABLE_OF, TABLES, as_row, column_types, field_names, schema_sql
+
+
+class StoreError(RuntimeError):
+    """The database could not be opened or written; the message says why and what to do."""
+
+
+_STOP = object()
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 0.2,
+                 batch_size: int = 2000, read_only: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as e:
+            raise StoreError(
+                f"cannot open the database {self.path}: {e}. Another process (the dashboard, or "
+                "another `lts` command) probably holds it; stop it or pass another file with "
+                "--db / LTS_DB."
+            ) from e
+        self.interrupted_on_open = 0
+        if not read_only:
+            self._migrate()
+            self.interrupted_on_open = self._mark_stale_runs()
+        self._q: queue.Queue[Any] = queue.Queue()
+        self._flush_interval = flush_interval
+        self._batch_size = batch_size
+        self._error: BaseException | None = None
+        self.rows_written = 0
+        self._writer = threading.Thread(target=self._writer_loop, name="lts-store-writer", daemon=True)
+        if not read_only:
+            self._writer.start()
+
+    # ----------------------------------------------------------------- schema
+    def _migrate(self) -> None:
+        cur = self._con.cursor()
+        for stmt in schema_sql():
+            cur.execute(stmt)
+        for name, cls in TABLES.items():
+            have = {r[0] for r in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+            ).fetchall()}
+            for col, typ in column_types(cls).items():
+                if col not in have:
+                    cur.execute(f"ALTER TABLE {name} ADD COLUMN {col} {typ}")
+        cur.execute("CHECKPOINT")
+
+    def _mark_stale_runs(self) -> int:
+        cur = self._con.cursor()
+        n = cur.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
+        if n:
+            cur.execute(
+                "UPDATE runs SET status = 'interrupted', error = coalesce(error, "
+                "'the process running it stopped before it finished (Ctrl-C, crash or kill)') "
+                "WHERE status = 'running'"
+            )
+            cur.execute("UPDATE teams SET status = 'interrupted' WHERE status = 'running'")
+        return int(n)
+
+    # ----------------------------------------------------------------- writes
+    def write(self, rec: object) -> None:
+        """Queue an INSERT of ``rec`` (any record dataclass)."""
+        self._check()
+        self._q.put(("insert", rec))
+
+    def update(self, rec: object) -> None:
+        """Queue an UPDATE of the row identified by ``rec``'s key columns (runs, teams)."""
+        self._check()
+        self._q.put(("update", rec))
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until every record queued before this call is committed."""
+        if self.read_only:
+            return
+        done = threading.Event()
+        self._q.put(("barrier", done))
+        if not done.wait(timeout):
+            raise StoreError(f"the database writer did not flush within {timeout} s")
+        self._check()
+
+    def close(self) -> None:
+        if not self.read_only and self._writer.is_alive():
+            self._q.put(_STOP)
+            self._writer.join(timeout=30)
+        try:
+            self._con.close()
+        except duckdb.Error:
+            pass
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise StoreError(f"the database writer failed: {self._error!r}") from self._error
+
+    def _writer_loop(self) -> None:
+        cur = self._con.cursor()
+        pending: list[tuple[str, Any]] = []
+        barriers: list[threading.Event] = []
+        stop = False
+        while not stop:
+            deadline = time.monotonic() + self._flush_interval
+            while len(pending) < self._batch_size:
+                try:
+                    item = self._q.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                if item[0] == "barrier":
+                    barriers.append(item[1])
+                    break
+                pending.append(item)
+            if pending:
+                try:
+                    self._commit(cur, pending)
+                except BaseException as e:  # keep the error for the next caller; never die silently
+                    self._error = e
+                pending = []
+            for b in barriers:
+                b.set()
+            barriers = []
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, items: list[tuple[str, Any]]) -> None:
+        inserts: dict[str, list[tuple]] = defaultdict(list)
+        updates: list[Any] = []
+        for op, rec in items:
+            if op == "insert":
+                inserts[TABLE_OF[type(rec)]].append(as_row(rec))
+            else:
+                updates.append(rec)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for table, rows in inserts.items():
+                cols = field_names(TABLES[table])
+                df = pd.DataFrame.from_records(rows, columns=cols)  # noqa: F841 (scanned by name)
+                cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM df")
+            for rec in updates:
+                table = TABLE_OF[type(rec)]
+                keys = KEYS[table]
+                cols = [c for c in field_names(type(rec)) if c not in keys]
+                sets = ", ".join(f"{c} = ?" for c in cols)
+                where = " AND ".join(f"{k} = ?" for k in keys)
+                params = [getattr(rec, c) for c in cols] + [getattr(rec, k) for k in keys]
+                n = cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", params).fetchone()
+                if n is not None and n[0] == 0:
+                    cur.execute(
+                        f"INSERT INTO {table} ({', '.join(field_names(type(rec)))}) VALUES "
+                        f"({', '.join('?' for _ in field_names(type(rec)))})", list(as_row(rec)),
+                    )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        self.rows_written += sum(len(r) for r in inserts.values()) + len(updates)
+
+    # ----------------------------------------------------------------- reads
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read query on a fresh cursor and return a DataFrame."""
+        cur = self._con.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        cur = self._con.cursor()
+        try:
+            row = cur.execute(sql, params or []).fetchone()
+            return None if row is None else row[0]
+        finally:
+            cur.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for a reading thread (close it when done)."""
+        return self._con.cursor()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
