@@ -36,7 +36,12 @@ class WebLatency:
     open_median_s: float = 16.0
     open_sigma: float = 0.6
     cap_s: float = 120.0
+    failure_p: float = 0.05  # P(a web call fails: timeout, blocked page, navigation error)
     enabled: bool = True
+
+    def fails(self, rng: random.Random) -> bool:
+        u = rng.random()  # drawn even when disabled so streams stay aligned
+        return self.enabled and u < self.failure_p
 
     def sample(self, tool: str, rng: random.Random) -> float:
         z = rng.gauss(0.0, 1.0)  # drawn even when disabled so streams stay aligned
@@ -71,6 +76,10 @@ class Toolbox:
                               latency_s=self.latency.sample("search", rng))
         hits = self.index.search(query, self.scope, self.top_k)
         ms = (time.perf_counter() - t0) * 1000
+        if self.latency.fails(rng):
+            return ToolOutput(f"error: the search for '{query}' failed (simulated web failure)",
+                              {"query": query, "failed": True}, self.latency.sample("search", rng),
+                              ms, False, "simulated web failure")
         lines = [f"{i + 1}. {h.title}: {h.snippet}" for i, h in enumerate(hits)]
         text = f"Search results for '{query}':\n" + ("\n".join(lines) if lines else "(no results)")
         return ToolOutput(text, {"query": query, "hits": [h.title for h in hits],
@@ -83,6 +92,9 @@ class Toolbox:
         doc = self._task_titles.get(key.lower()) or self.index.get(key)
         ms = (time.perf_counter() - t0) * 1000
         lat = self.latency.sample("open", rng)
+        if self.latency.fails(rng):
+            return ToolOutput(f"error: the page '{key}' did not load (simulated web failure)",
+                              {"title": key, "failed": True}, lat, ms, False, "simulated web failure")
         if doc is None:
             return ToolOutput(f"error: no page titled '{key}'", {"title": key}, lat, ms, False,
                               "page not found")

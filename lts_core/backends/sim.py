@@ -46,6 +46,10 @@ class SimParams:
     diversity: float = 0.6  # P(a team formulates its own query rather than the common first one)
     n_query_variants: int = 6
     read_threshold: float = 0.62  # cosine(key, sub-goal) at which a team fetches an entry
+    detour_p: float = 0.2  # P(a web step starts an unproductive tangent: off-target searches/reads)
+    detour_mean_steps: float = 4.0  # mean length of a tangent (geometric)
+    known_cosine: float = 0.92  # a key this close to one the team has seen or made adds nothing
+    max_consecutive_reads: int = 2  # after this many fetches in a row the team acts on the web
     trust: float = 0.75  # P(adopt a fetched fact without re-reading the page)
     answer_trust: float = 0.35  # P(adopt another team's final answer found in memory)
     # modelled LLM time: latency + prompt / prefill rate + completion / decode rate
@@ -151,6 +155,9 @@ class SimAgent:
     pending_answer: str | None = None
     history: int = 0
     injected_chars: int = 0  # a fetched value enters the next orchestrator prompt
+    consecutive_reads: int = 0
+    detour: int = 0  # steps left on the current tangent
+    seen_vecs: list = field(default_factory=list)  # keys fetched and summaries of own steps
 
     def __post_init__(self) -> None:
         hops = self.task.hop_titles
@@ -213,10 +220,25 @@ class SimAgent:
             return self._answer(self._final_answer(), view, "every fact gathered")
         if view.step_idx >= view.max_steps - 1:
             return self._answer(self.rng.choice(self.wrong), view, "step budget exhausted: guess")
-        if view.memory_on and view.keys:
+        if view.memory_on and view.keys and self.consecutive_reads < self.p.max_consecutive_reads:
             act = self._memory_action(view, target)
             if act is not None:
+                self.consecutive_reads += 1
                 return act, [self._usage(view)]
+        self.consecutive_reads = 0
+        if self.detour == 0 and self.rng.random() < self.p.detour_p:
+            while True:  # geometric length, mean detour_mean_steps
+                self.detour += 1
+                if self.rng.random() < 1.0 / self.p.detour_mean_steps:
+                    break
+        if self.detour > 0:
+            self.detour -= 1
+            off = self.rng.choice(self.wrong)
+            if self.rng.random() < 0.5:
+                return Action("search", off, f"Search the web for: {off}",
+                              detail={"target": None, "tangent": True}), [self._usage(view)]
+            return Action("open", off, f"Open the page '{off}' and look for clues.",
+                          detail={"target": None, "tangent": True}), [self._usage(view)]
         if self.to_open:
             title = self.to_open
             return Action("open", title, f"Open the page '{title}' and extract what the task needs.",
@@ -230,13 +252,21 @@ class SimAgent:
                  and e.entry_id not in self.read_entries]
         if not cands:
             return None
+        mat = np.stack([e.key_vec for e in cands])
+        if self.seen_vecs:  # skip what the team has already seen or done itself
+            fresh = (mat @ np.stack(self.seen_vecs).T).max(axis=1) < self.p.known_cosine
+            cands = [e for e, f in zip(cands, fresh, strict=True) if f]
+            mat = mat[fresh]
+            if not cands:
+                return None
         goal = self.ctx.embedder.one(self.subgoal(target))
-        sims = np.stack([e.key_vec for e in cands]) @ goal
+        sims = mat @ goal
         i = int(np.argmax(sims))
         if sims[i] < self.p.read_threshold:
             return None
         e = cands[i]
         self.read_entries.add(e.entry_id)
+        self.seen_vecs.append(e.key_vec)
         return Action("memory_read", str(e.entry_id), f"Fetch shared memory entry #{e.entry_id}: {e.key}",
                       entry_ids=(e.entry_id,), similarities=(float(sims[i]),),
                       detail={"target": target})
@@ -265,6 +295,9 @@ class SimAgent:
 
     def observe(self, action: Action, output: ToolOutput, view: TeamView) -> None:
         target = action.detail.get("target")
+        if not output.ok and action.kind in ("search", "open"):
+            self.to_open = action.arg if action.kind == "open" else self.to_open  # retry the page
+            return
         if action.kind == "search" and target:
             hits = output.payload.get("hits", [])
             if target in hits and self.rng.random() < self.p.skill:
@@ -335,6 +368,7 @@ class SimAgent:
             s = summary_answer(action.arg, self.task)
         else:
             s = summary_read([ln for ln in output.text.splitlines() if ln.startswith("[memory")])
+        self.seen_vecs.append(self.ctx.embedder.one(s))
         prompt = self.p.summary_prompt_tokens + min(len(output.text), 2000) // 4
         comp = self.p.summary_completion_tokens
         return s, LLMUsage("summarize", prompt, comp, self.p.llm_seconds(prompt, comp))
