@@ -24,11 +24,15 @@ def _ints(s: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from e
 
 
+_OPEN_STORES: list = []  # closed by main() however a command ends (error exits included)
+
+
 def _open_store(args: argparse.Namespace, read_only: bool = False):
     from .store import Store
 
     path = Path(args.db) if args.db else Settings.from_env().db_path
     store = Store(path, read_only=read_only)
+    _OPEN_STORES.append(store)
     if store.interrupted_on_open:
         print(f"note: {store.interrupted_on_open} run(s) left running by a stopped process were "
               "marked interrupted", file=sys.stderr)
@@ -59,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend_opts = json.loads(args.backend_options) if args.backend_options else {}
     if args.api_base:
         backend_opts["api_base"] = args.api_base
+    policy_opts = json.loads(args.policy_options) if args.policy_options else {}
     batch = uuid.uuid4().hex[:8]
     summaries = []
     jobs = [(p, s, t) for p in policies for s in seeds for t in tasks]
@@ -66,7 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for policy, seed, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet,
                                        file=sys.stderr):
-            cfg = RunConfig(teams=args.teams, policy=policy, backend=args.backend,
+            popts = policy_opts.get(policy) if isinstance(policy_opts.get(policy), dict) else policy_opts
+            cfg = RunConfig(teams=args.teams, policy=policy, policy_options=dict(popts),
+                            backend=args.backend,
                             backend_options=backend_opts, executor=args.executor, stop=args.stop,
                             max_steps=args.max_steps, seed=seed, web_latency=not args.no_latency,
                             speed=args.speed, use_pool=not args.no_pool)
@@ -181,6 +188,10 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         path = fetch_hotpotqa(out, url=args.url, limit=args.limit)
     else:
+        if not args.source:
+            print("error: convert needs the official hotpot_dev_distractor JSON file as SOURCE",
+                  file=sys.stderr)
+            return 2
         path = convert_hotpotqa(Path(args.source), out / "hotpotqa_dev.jsonl", limit=args.limit)
     print(f"wrote {path}")
     return 0
@@ -203,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", default="sim", help="sim, or a litellm model string")
     r.add_argument("--backend-options", help="JSON object of back-end settings")
     r.add_argument("--api-base", help="API base URL for an LLM back-end")
+    r.add_argument("--policy-options", help="JSON object of policy settings, e.g. "
+                   "'{\"model\": \"openai/gpt-4o-mini\"}' for llm-judge; with several policies "
+                   "key it by policy name: '{\"llm-judge\": {...}}'")
     r.add_argument("--executor", default="virtual", help="virtual | threads")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--seeds", type=_ints, help="comma-separated seeds (overrides --seed)")
@@ -253,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     except (TaskFileError, ConfigError, StoreError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        while _OPEN_STORES:  # an error exit must not leave the file open (and locked)
+            _OPEN_STORES.pop().close()
 
 
 if __name__ == "__main__":

@@ -19,13 +19,23 @@ HOTPOTQA_DEV_URL = "http://curtis.ml.cmu.edu/datasets/hotpot/hotpot_dev_distract
 
 
 def convert_record(q: dict, where: str) -> dict:
+    if not isinstance(q, dict):
+        raise TaskFileError(f"{where}: expected a question object, got {type(q).__name__}")
     for key in ("_id", "question", "answer", "supporting_facts", "context"):
         if key not in q:
             raise TaskFileError(f"{where}: missing field {key!r}")
-    sup_titles = {t for t, _ in q["supporting_facts"]}
+    facts = q["supporting_facts"]
+    if not isinstance(facts, list) or not all(
+            isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and isinstance(f[1], int)
+            for f in facts):
+        raise TaskFileError(f"{where}: supporting_facts must be a list of [title, sentence_index]")
+    if not isinstance(q["context"], list):
+        raise TaskFileError(f"{where}: context must be a list of [title, [sentences]]")
+    sup_titles = {t for t, _ in facts}
     docs = []
     for i, item in enumerate(q["context"]):
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], list)):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], list) and all(isinstance(x, str) for x in item[1])):
             raise TaskFileError(f"{where}: context[{i}] must be [title, [sentences]]")
         title, sents = item
         text = "".join(sents).strip()

@@ -33,7 +33,7 @@ from .config import Settings
 from .embeddings import get_embedder
 from .memory import MemoryBank
 from .policies import AdmissionContext, make_policy
-from .records import AdmissionRecord, RunRecord
+from .records import AdmissionRecord, LLMCallRecord, RunRecord
 from .scoring import exact_match, f1_score
 from .search import SearchIndex
 from .store import Store
@@ -60,6 +60,7 @@ class RunConfig:
     max_steps: int = 30
     seed: int = 0
     web_latency: bool = True
+    web_failure: float | None = None  # P(a web call fails); None keeps WebLatency's default
     speed: float = 20.0  # threads executor: run-clock seconds per real second
     max_fetch_chars: int = 4000
     use_pool: bool = True
@@ -100,26 +101,33 @@ class Run:
         self.run_id = uuid.uuid4().hex[:12]
         self.policy = make_policy(config.policy, **config.policy_options)
         self.backend = make_backend(config.backend, **config.backend_options)
+        bind = getattr(self.policy, "bind_backend", None)
+        if bind is not None:  # e.g. llm-judge borrows the LLM back-end's model when given none
+            bind(self.backend)
         self.embedder = get_embedder(config.embedder)
         self.bank = MemoryBank(self.run_id, max_fetch_chars=config.max_fetch_chars)
         idx = index or engine.index(suite, use_pool=config.use_pool)
-        latency = WebLatency(enabled=config.web_latency)
+        latency = WebLatency(enabled=config.web_latency, **(
+            {} if config.web_failure is None else {"failure_p": config.web_failure}))
         self.toolbox = Toolbox(idx, task, latency, top_k=config.top_k)
-        self.ctx = BackendContext(idx, self.embedder, self.policy.uses_memory, config.backend_options)
+        self.stop_event = threading.Event()  # wakes sleeping teams: cancel, or the first answer
+        self.ctx = BackendContext(idx, self.embedder, self.policy.uses_memory, config.backend_options,
+                                  stop_event=self.stop_event)
         self.backend.prepare(task, self.ctx)
         self.teams = []
         for i in range(config.teams):
             rng = random.Random(derive_seed(config.seed, task.id, i))
             self.teams.append(Team(self, i, self.backend.make_agent(task, i, rng, self.ctx), rng))
         self.commit_lock = threading.Lock()
-        self.stop_event = threading.Event()  # wakes sleeping teams: cancel, or the first answer
         self.cancelled = False
         self.stopped = False
         self.admissions: list[AdmissionRecord] = []
         self.n_steps = 0
+        self.t_last = 0.0  # clock time of the latest committed step
         self.n_tool_calls = 0
+        self.n_llm_calls = 0
         self.wall0 = time.time()
-        cfg = {"run": dataclasses.asdict(config), "backend": self.backend.describe(),
+        cfg = {"run": _redact(dataclasses.asdict(config)), "backend": self.backend.describe(),
                "policy": self.policy.describe(), "latency": latency.describe()}
         self.record = RunRecord(
             run_id=self.run_id, task_id=task.id, suite=suite.name, question=task.question,
@@ -143,8 +151,9 @@ class Run:
             return team.step(now)
         except Exception as e:  # one failing team never takes the run down
             tb = traceback.format_exc(limit=3)
-            with self.commit_lock:
-                team.finish("error", now, error=f"{type(e).__name__}: {e}\n{tb}"[:2000])
+            with self.commit_lock:  # a call cut short by cancel / the first answer is no error
+                team.finish("cancelled" if self.stopped else "error", now,
+                            error=f"{type(e).__name__}: {e}\n{tb}"[:2000])
             return None
 
     def commit(self, p: PendingStep, t_end: float) -> None:
@@ -154,6 +163,7 @@ class Run:
                 return
             team, rec = p.team, p.record
             rec.t_end = t_end
+            self.t_last = max(self.t_last, t_end)
             if self.policy.uses_memory and p.action.kind != "memory_read":
                 self._admit(p, t_end)
             self.store.write(rec)
@@ -163,6 +173,7 @@ class Run:
                 self.n_tool_calls += 1
             for r in team.llm_records(p):
                 self.store.write(r)
+                self.n_llm_calls += 1
                 self.record.prompt_tokens += r.prompt_tokens
                 self.record.completion_tokens += r.completion_tokens
                 self.record.cost_usd += r.cost_usd
@@ -196,11 +207,23 @@ class Run:
             entry_id = e.entry_id
             rec.entry_id = entry_id
             self.store.write(e.record(self.run_id))
+        for u in d.usages:  # the policy's own model calls (llm-judge)
+            self._record_usage(u, rec.team_idx, rec.step_idx)
         a = AdmissionRecord(self.run_id, rec.team_idx, rec.step_idx, self.policy.name,
                             float(min(1.0, max(0.0, d.score))), bool(d.admit), t_end,
                             json.dumps(d.features, default=_jsonable), round(ms, 4), entry_id)
         self.admissions.append(a)
         self.store.write(a)
+
+    def _record_usage(self, u: Any, team_idx: int, step_idx: int) -> None:
+        """Record a model call made outside a team's step (judge, aggregator); caller holds the lock."""
+        self.store.write(LLMCallRecord(self.run_id, team_idx, step_idx, u.purpose, u.model,
+                                       u.prompt_tokens, u.completion_tokens, round(u.seconds, 4),
+                                       u.cost_usd, u.real, u.ok, u.error))
+        self.n_llm_calls += 1
+        self.record.prompt_tokens += u.prompt_tokens
+        self.record.completion_tokens += u.completion_tokens
+        self.record.cost_usd += u.cost_usd
 
     def _stop_others(self, winner: Team, t: float) -> None:
         self.stopped = True
@@ -220,6 +243,8 @@ class Run:
         with self.commit_lock:
             r = self.record
             cancelled = self.cancelled
+            # a cancel / Ctrl-C / failure passes 0.0: teams stop when the last step committed
+            t_now = max(t_now, self.t_last)
             for t in self.teams:
                 if not t.done:
                     t.finish("cancelled" if cancelled or self.stopped else "budget", t_now)
@@ -230,13 +255,17 @@ class Run:
                 first = min(answered, key=lambda a: (a[2], a[0]))
                 r.answer, t_final = first[1], first[2]
             elif answered and not cancelled:
-                ans, usage = self.backend.aggregate(self.task, answered, random.Random(self.config.seed))
+                try:
+                    ans, usage = self.backend.aggregate(self.task, answered,
+                                                        random.Random(self.config.seed))
+                except Exception as e:  # never leave the run 'running': record why it failed
+                    ans, usage = None, None
+                    status = status or "failed"
+                    error = error or f"aggregation failed: {type(e).__name__}: {e}"[:2000]
                 r.answer = ans
                 if usage is not None:
                     t_final += usage.seconds
-                    r.prompt_tokens += usage.prompt_tokens
-                    r.completion_tokens += usage.completion_tokens
-                    r.cost_usd += usage.cost_usd
+                    self._record_usage(usage, -1, -1)  # team -1: the run's aggregator
             r.runtime_s = round(t_final, 4)
             r.wall_s = round(time.time() - self.wall0, 4)
             r.finished_at = time.time()
@@ -265,6 +294,7 @@ class Run:
             decisions=len(self.admissions), admitted=sum(a.admitted for a in self.admissions),
             entries=len(self.bank), reads=len(reads), cross_reads=sum(r.cross_team for r in reads),
             entries_read=len({r.entry_id for r in reads}), level=self.task.level,
+            llm_calls=self.n_llm_calls,
         )
 
 
@@ -280,6 +310,7 @@ class RunSummary:
     cross_reads: int
     entries_read: int
     level: str = ""
+    llm_calls: int = 0
 
 
 class RunHandle:
@@ -371,6 +402,18 @@ class Engine:
         holder["h"] = h
         th.start()
         return h
+
+
+def _redact(d: Any) -> Any:
+    """A config with every secret-looking option (api_key, *_token, ...) masked: never recorded."""
+    from .backends.llm_client import is_secret_option
+
+    if isinstance(d, dict):
+        return {k: "***" if isinstance(k, str) and is_secret_option(k) and v else _redact(v)
+                for k, v in d.items()}
+    if isinstance(d, list | tuple):
+        return [_redact(x) for x in d]
+    return d
 
 
 def _jsonable(o: Any) -> Any:

@@ -40,6 +40,9 @@ class MemoryEntry:
                                  self.key, self.value, self.t_added)
 
 
+_CUT = " [...cut]"
+
+
 class MemoryBank:
     def __init__(self, run_id: str = "", *, max_fetch_chars: int = 4000) -> None:
         self.run_id = run_id
@@ -74,13 +77,17 @@ class MemoryBank:
         sims = similarities or [0.0] * len(entry_ids)
         parts, reads, budget = [], [], self.max_fetch_chars
         with self._lock:
-            for eid, sim in zip(entry_ids, sims, strict=True):
-                if budget <= 0:
-                    break
+            for eid in entry_ids:  # check every id first: a failed fetch records no read
                 if not 0 <= eid < len(self._entries):
                     raise KeyError(f"memory entry {eid} does not exist (bank has {len(self._entries)})")
+            for eid, sim in zip(entry_ids, sims, strict=True):
                 e = self._entries[eid]
-                text = e.value if len(e.value) <= budget else e.value[:budget] + " [...cut]"
+                if len(e.value) <= budget:
+                    text = e.value
+                elif budget > len(_CUT):  # the cut marker counts against the budget too
+                    text = e.value[:budget - len(_CUT)] + _CUT
+                else:
+                    break
                 budget -= len(text)
                 parts.append(f"[memory #{e.entry_id} from team {e.team_idx}] {e.key}\n{text}")
                 r = MemoryReadRecord(self.run_id, e.entry_id, e.team_idx, reader_team, reader_step,

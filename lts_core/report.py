@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from .engine import RunSummary
 
 COLUMNS = ["policy", "runs", "EM", "F1", "runtime_s", "steps", "tool_calls", "admit_%", "entries",
-           "reads", "cross_reads", "tokens"]
+           "reads", "cross_reads", "tokens", "llm_calls", "cost_usd"]
 
 
 def _mean(xs: Sequence[float]) -> float:
@@ -32,6 +32,8 @@ def per_seed_figures(runs: Sequence[RunSummary]) -> dict[str, float]:
         "reads": _mean([r.reads for r in runs]),
         "cross_reads": _mean([r.cross_reads for r in runs]),
         "tokens": _mean([r.prompt_tokens + r.completion_tokens for r in recs]),
+        "llm_calls": _mean([float(getattr(r, "llm_calls", 0)) for r in runs]),
+        "cost_usd": _mean([r.cost_usd or 0.0 for r in recs]),
     }
 
 
@@ -59,10 +61,11 @@ def format_table(rows: list[dict[str, object]], columns: Sequence[str] = COLUMNS
     def cell(row: dict[str, object], c: str) -> str:
         v = row.get(c, "")
         if isinstance(v, float):
-            s = f"{v:.1f}"
+            fmt = ".4f" if c == "cost_usd" else ".1f"  # dollars per run are small
+            s = f"{v:{fmt}}"
             sd = row.get(c + "_std")
             if std and isinstance(sd, float) and row.get("seeds", 1) not in (1, None):
-                s += f"±{sd:.1f}"
+                s += f"±{sd:{fmt}}"
             return s
         return str(v)
 

@@ -2,7 +2,8 @@
 
 ``SearchIndex(docs)`` loads paragraphs into an in-memory DuckDB table and builds an FTS index over
 title and text. ``search(query, scope)`` ranks with ``match_bm25`` and keeps the documents of
-``scope`` (a task's own paragraphs) plus the shared pool. Results are cached per (scope, query):
+``scope`` (a task's own paragraphs) plus the shared pool; a query equal to a paragraph's title
+(case-insensitive) ranks that paragraph first. Results are cached per (scope, query):
 the index is immutable, so a cached answer is exactly what a fresh query would return.
 
 The fts extension ships as the ``duckdb-extension-fts`` package (``INSTALL fts`` needs the
@@ -91,14 +92,19 @@ class SearchIndex:
             if hit is not None:
                 return hit
             ids = self._scopes.get(scope, [])
+            # A query that is exactly a paragraph's title finds that page first, as a web search
+            # would: BM25 alone misses titles made of stop words ("You're Next" matches nothing)
+            # and can bury a short title under long paragraphs that repeat its words.
             rows = self._con.execute(
                 """
-                SELECT doc_id, title, text, score FROM (
-                    SELECT *, fts_main_docs.match_bm25(doc_id, ?) AS score FROM docs
+                SELECT doc_id, title, text, coalesce(score, 0.0) FROM (
+                    SELECT *, fts_main_docs.match_bm25(doc_id, ?) AS score,
+                           lower(title) IN (?, ?) AS exact FROM docs
                     WHERE pool OR list_contains(?, doc_id)
-                ) WHERE score IS NOT NULL ORDER BY score DESC, doc_id LIMIT ?
+                ) WHERE score IS NOT NULL OR exact
+                ORDER BY exact DESC, score DESC NULLS LAST, doc_id LIMIT ?
                 """,
-                [query, ids, k],
+                [query, query.strip().lower(), query.strip().strip("'\"").lower(), ids, k],
             ).fetchall()
             hits = [Hit(r[0], r[1], _snippet(r[2]), float(r[3])) for r in rows]
             self._cache[key] = hits

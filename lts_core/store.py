@@ -60,6 +60,7 @@ class Store:
         self._flush_interval = flush_interval
         self._batch_size = batch_size
         self._error: BaseException | None = None
+        self._closed = False
         self.rows_written = 0
         self._writer = threading.Thread(target=self._writer_loop, name="lts-store-writer", daemon=True)
         if not read_only:
@@ -94,17 +95,18 @@ class Store:
     # ----------------------------------------------------------------- writes
     def write(self, rec: object) -> None:
         """Queue an INSERT of ``rec`` (any record dataclass)."""
-        self._check()
+        self._check(writing=True)
         self._q.put(("insert", rec))
 
     def update(self, rec: object) -> None:
         """Queue an UPDATE of the row identified by ``rec``'s key columns (runs, teams)."""
-        self._check()
+        self._check(writing=True)
         self._q.put(("update", rec))
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Block until every record queued before this call is committed."""
-        if self.read_only:
+        """Block until every record queued before this call is committed (no-op once closed)."""
+        if self.read_only or self._closed:
+            self._check()
             return
         done = threading.Event()
         self._q.put(("barrier", done))
@@ -113,6 +115,7 @@ class Store:
         self._check()
 
     def close(self) -> None:
+        self._closed = True
         if not self.read_only and self._writer.is_alive():
             self._q.put(_STOP)
             self._writer.join(timeout=30)
@@ -121,7 +124,11 @@ class Store:
         except duckdb.Error:
             pass
 
-    def _check(self) -> None:
+    def _check(self, writing: bool = False) -> None:
+        if writing and (self.read_only or self._closed):
+            # the writer thread is not running: a queued record would be lost without a word
+            raise StoreError(f"cannot write to {self.path}: the store is "
+                             f"{'read-only' if self.read_only else 'closed'}")
         if self._error is not None:
             raise StoreError(f"the database writer failed: {self._error!r}") from self._error
 

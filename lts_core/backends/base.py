@@ -16,6 +16,7 @@ is only called from that team's thread (or the virtual executor's loop): it need
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,6 +82,9 @@ class BackendContext:
     embedder: Embedder
     memory_on: bool
     options: dict[str, Any] = field(default_factory=dict)
+    # The run's stop event (set on cancel, or by the first answer with stop="first"): real LLM
+    # back-ends stop waiting for in-flight calls and backoffs when it is set.
+    stop_event: threading.Event | None = None
 
 
 class Agent(Protocol):

@@ -45,7 +45,7 @@ class SimParams:
     answer_skill: float = 0.9  # P(answer right when every fact held is true)
     diversity: float = 0.6  # P(a team formulates its own query rather than the common first one)
     n_query_variants: int = 6
-    read_threshold: float = 0.62  # cosine(key, sub-goal) at which a team fetches an entry
+    read_threshold: float = 0.42  # cosine(key, sub-goal) at which a team fetches an entry
     detour_p: float = 0.2  # P(a web step starts an unproductive tangent: off-target searches/reads)
     detour_mean_steps: float = 4.0  # mean length of a tangent (geometric)
     known_cosine: float = 0.92  # a key this close to one the team has seen or made adds nothing

@@ -41,6 +41,9 @@ class AdmissionDecision:
     score: float
     admit: bool
     features: dict[str, Any] = field(default_factory=dict)
+    # Model calls the policy made for this decision (``LLMUsage``, e.g. the llm-judge's): the engine
+    # records them as LLM calls of the step and adds their tokens and cost to the run.
+    usages: list[Any] = field(default_factory=list)
 
 
 class AdmissionPolicy:

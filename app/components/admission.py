@@ -1,0 +1,70 @@
+"""Admission figures: the score stream over clock time, and the decision summary per team."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from app import theme
+
+
+def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: str = "",
+                        t_cut: float | None = None, height: int = 300) -> go.Figure:
+    """Each admission decision as a point (x = clock time, y = score), coloured by decision.
+
+    The policy's threshold is the dashed line: steps scoring at or above it are admitted.
+    """
+    if t_cut is not None:
+        adm = adm[adm.t <= t_cut + 1e-9]
+    fig = go.Figure()
+    for dec in ("admitted", "rejected"):
+        df = adm[adm.decision == dec]
+        if df.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=df.t, y=df.score, mode="markers", name=theme.DECISION_LABELS[dec],
+            marker=dict(color=theme.DECISION_COLORS[dec], size=8, opacity=0.85,
+                        symbol="circle" if dec == "admitted" else "x-thin",
+                        line=dict(width=1.5 if dec == "admitted" else 2.5,
+                                  color="#FFFFFF" if dec == "admitted"
+                                  else theme.DECISION_COLORS[dec])),
+            customdata=list(zip(df.team_idx, df.step_idx, strict=True)),
+            hovertext=[f"<b>T{r.team_idx} #{r.step_idx}</b> {r.action} · score {r.score:.3f}<br>"
+                       f"{str(r.s)[:110]}" for r in df.itertuples(index=False)],
+            hoverinfo="text",
+        ))
+    shapes, notes = [], []
+    if threshold is not None:  # layout shapes: far cheaper than fig.add_hline
+        shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=threshold,
+                           y1=threshold, line=dict(color="#3D4A5C", dash="dash", width=1)))
+        notes.append(dict(text=f"{policy} threshold {threshold:.2f}", xref="paper", yref="y",
+                          x=0, y=threshold, xanchor="left", yanchor="bottom", showarrow=False,
+                          font=dict(size=11, color="#3D4A5C")))
+    fig.update_layout(shapes=shapes, annotations=notes)
+    fig.update_layout(**theme.base_layout(
+        height=height, xaxis=dict(title="run clock, seconds", gridcolor=theme.GRID, zeroline=False),
+        yaxis=dict(title="admission score", range=[-0.05, 1.08], gridcolor=theme.GRID),
+    ))
+    if adm.empty:
+        _empty_note(fig, "no admission decisions yet")
+    return fig
+
+
+def decisions_by_team_figure(adm: pd.DataFrame, n_teams: int, height: int = 220) -> go.Figure:
+    """Stacked bars: admitted / rejected steps per team."""
+    fig = go.Figure()
+    counts = adm.groupby(["team_idx", "decision"]).size().unstack(fill_value=0) if len(adm) else None
+    lanes = [theme.team_label(i) for i in range(n_teams)]
+    for dec in ("admitted", "rejected"):
+        vals = [int(counts.loc[i, dec]) if counts is not None and i in counts.index
+                and dec in counts.columns else 0 for i in range(n_teams)]
+        fig.add_trace(go.Bar(x=lanes, y=vals, name=theme.DECISION_LABELS[dec],
+                             marker_color=theme.DECISION_COLORS[dec]))
+    fig.update_layout(**theme.base_layout(barmode="stack", height=height,
+                                          yaxis=dict(title="steps", gridcolor=theme.GRID)))
+    return fig
+
+
+def _empty_note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                       font=dict(color="#8A8F98", size=13))

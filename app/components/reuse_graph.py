@@ -1,0 +1,178 @@
+"""The memory-reuse graph of one run: teams, entries and reads.
+
+Nodes: one per team (large, team colour) and one per entry (small, producer team's colour; hollow
+when nobody read it). Edges: producer team -> entry ("wrote", dotted) and entry -> reader team
+("read", weight = number of reads, drawn thicker). ``build_graph`` returns the networkx graph;
+``graph_figure`` lays it out (teams on a circle, each entry between its writer and its readers)
+and draws it with plotly. Node ids: ``"T3"`` for team 3, ``"E12"`` for entry 12 (the plotly points carry
+them as customdata, so a click can be mapped back).
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import pandas as pd
+import plotly.graph_objects as go
+
+from app import theme
+
+MAX_ENTRY_NODES = 400
+
+
+def build_graph(entries: pd.DataFrame, reads: pd.DataFrame, n_teams: int) -> nx.DiGraph:
+    g = nx.DiGraph()
+    for i in range(n_teams):
+        g.add_node(f"T{i}", kind="team", team=i)
+    for e in entries.itertuples(index=False):
+        g.add_node(f"E{e.entry_id}", kind="entry", team=int(e.team_idx), entry_id=int(e.entry_id),
+                   step=int(e.step_idx), action=e.action, key=e.key, t=float(e.t_added))
+        g.add_edge(f"T{e.team_idx}", f"E{e.entry_id}", kind="wrote", weight=1)
+    for (eid, reader), df in reads.groupby(["entry_id", "reader_team"]):
+        u, v = f"E{eid}", f"T{reader}"
+        if u in g:
+            g.add_edge(u, v, kind="read", weight=len(df), cross=bool(df.cross_team.iloc[0]))
+    return g
+
+
+def reuse_figures(entries: pd.DataFrame, reads: pd.DataFrame) -> dict[str, float]:
+    """Headline numbers: cross-team share of reads, unused entries, reads per entry."""
+    n_e, n_r = len(entries), len(reads)
+    read_ids = set(reads.entry_id) if n_r else set()
+    return {
+        "entries": n_e, "reads": n_r,
+        "cross_share": float(reads.cross_team.mean()) if n_r else float("nan"),
+        "unused": n_e - len(read_ids & set(entries.entry_id)),
+        "unused_share": (n_e - len(read_ids & set(entries.entry_id))) / n_e if n_e else float("nan"),
+        "reads_per_used": n_r / len(read_ids) if read_ids else float("nan"),
+    }
+
+
+def most_reused(entries: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    df = entries[entries.n_reads > 0].sort_values(["n_reads", "entry_id"], ascending=[False, True])
+    return df.head(n)
+
+
+def _layout(g: nx.DiGraph, n_teams: int) -> dict[str, tuple[float, float]]:
+    """Deterministic positions: teams on a circle; a read entry between its writer (60%) and
+    its readers (40%), entries sharing writer and readers spread side by side; unread entries on
+    an arc outside their writer."""
+    radius = 1.6 if n_teams > 1 else 0.0
+    ang = {i: 2 * math.pi * i / max(n_teams, 1) + math.pi / 2 for i in range(n_teams)}
+    pos = {f"T{i}": (radius * math.cos(ang[i]), radius * math.sin(ang[i])) for i in range(n_teams)}
+    groups: dict[tuple[int, tuple[int, ...]], list[str]] = {}
+    for node, d in sorted(g.nodes(data=True), key=lambda x: x[1].get("entry_id", -1)):
+        if d["kind"] == "entry":
+            readers = tuple(sorted(g.nodes[v]["team"] for v in g.successors(node)))
+            groups.setdefault((d["team"], readers), []).append(node)
+    for (writer, readers), nodes in groups.items():
+        wx, wy = pos[f"T{writer}"]
+        if not readers:  # unread: an arc on the outer side of the writer
+            for j, node in enumerate(nodes):
+                ring, k = divmod(j, 16)
+                m = min(len(nodes) - ring * 16, 16)
+                a = ang[writer] + (k - (m - 1) / 2) * min(0.32, 4.0 / max(m, 1))
+                r = 0.48 + 0.2 * ring
+                pos[node] = (wx + r * math.cos(a), wy + r * math.sin(a))
+            continue
+        rx = sum(pos[f"T{t}"][0] for t in readers) / len(readers)
+        ry = sum(pos[f"T{t}"][1] for t in readers) / len(readers)
+        if readers == (writer,):  # read only by its writer: just inside the writer
+            rx, ry = wx * 0.4, wy * 0.4
+        ax, ay = 0.6 * wx + 0.4 * rx, 0.6 * wy + 0.4 * ry
+        dx, dy = rx - wx, ry - wy
+        norm = math.hypot(dx, dy) or 1.0
+        px, py = -dy / norm, dx / norm  # spread members across the writer -> readers direction
+        for j, node in enumerate(nodes):
+            off = (j - (len(nodes) - 1) / 2) * 0.16
+            pos[node] = (ax + px * off, ay + py * off)
+    return pos
+
+
+def trim_entries(entries: pd.DataFrame, limit: int = MAX_ENTRY_NODES) -> pd.DataFrame:
+    """Keep read entries first, then the newest unread ones, up to ``limit`` nodes."""
+    if len(entries) <= limit:
+        return entries
+    return entries.sort_values(["n_reads", "entry_id"], ascending=[False, False]).head(limit)
+
+
+def graph_figure(g: nx.DiGraph, n_teams: int, *, selected: str | None = None,
+                 height: int = 560) -> go.Figure:
+    pos = _layout(g, n_teams)
+    fig = go.Figure()
+    # wrote edges: one dotted trace per producer team
+    for i in range(n_teams):
+        xs, ys = [], []
+        for u, v, d in g.out_edges(f"T{i}", data=True):
+            if d["kind"] == "wrote":
+                xs += [pos[u][0], pos[v][0], None]
+                ys += [pos[u][1], pos[v][1], None]
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=i == 0,
+                                     name="wrote (team → entry)", legendgroup="wrote",
+                                     line=dict(color=theme.team_color(i), width=0.8, dash="dot")))
+    # read edges: grouped by weight so each group can have its own width
+    by_w: dict[tuple[int, bool], list] = {}
+    for u, v, d in g.edges(data=True):
+        if d["kind"] == "read":
+            by_w.setdefault((min(d["weight"], 6), d["cross"]), []).append((u, v))
+    first = True
+    for (w, cross), edges in sorted(by_w.items()):
+        xs, ys = [], []
+        for u, v in edges:
+            xs += [pos[u][0], pos[v][0], None]
+            ys += [pos[u][1], pos[v][1], None]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", hoverinfo="skip", legendgroup="read",
+            name="read (entry → team), width = reads", showlegend=first,
+            line=dict(color="#3D4A5C" if cross else "#9AA5B1", width=0.8 + 1.4 * w,
+                      dash="solid" if cross else "dash"), opacity=0.55))
+        first = False
+    _entry_nodes(fig, g, pos, selected)
+    _team_nodes(fig, g, pos, n_teams, selected)
+    fig.update_layout(**theme.base_layout(
+        height=height, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+        hovermode="closest", dragmode="pan", clickmode="event+select",
+        margin=dict(l=10, r=10, t=40, b=10),
+    ))
+    return fig
+
+
+def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None) -> None:
+    nodes = [(n, d) for n, d in g.nodes(data=True) if d["kind"] == "entry"]
+    if not nodes:
+        return
+    n_reads = {n: sum(d["weight"] for _, _, d in g.out_edges(n, data=True)) for n, _ in nodes}
+    fig.add_trace(go.Scatter(
+        x=[pos[n][0] for n, _ in nodes], y=[pos[n][1] for n, _ in nodes], mode="markers+text",
+        name="entry (size = reads; hollow = never read)", customdata=[n for n, _ in nodes],
+        text=[f"#{d['entry_id']}" if n_reads[n] else "" for n, d in nodes],
+        textposition="top center", textfont=dict(size=10, color="#5B6473"),
+        marker=dict(
+            size=[9 + 4 * min(n_reads[n], 8) for n, _ in nodes],
+            color=[theme.team_color(d["team"]) if n_reads[n] else "#FFFFFF" for n, d in nodes],
+            line=dict(width=[3 if n == selected else 1.5 for n, _ in nodes],
+                      color=["#111" if n == selected else theme.team_color(d["team"])
+                             for n, d in nodes]),
+            symbol="circle"),
+        hovertext=[f"<b>entry #{d['entry_id']}</b> ({d['action']}) by T{d['team']} step "
+                   f"{d['step']}<br>{str(d['key'])[:110]}<br>read {n_reads[n]}×"
+                   for n, d in nodes],
+        hoverinfo="text"))
+
+
+def _team_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, n_teams: int,
+                selected: str | None) -> None:
+    ids = [f"T{i}" for i in range(n_teams)]
+    wrote = [g.out_degree(n) for n in ids]
+    read = [sum(d["weight"] for _, _, d in g.in_edges(n, data=True)) for n in ids]
+    fig.add_trace(go.Scatter(
+        x=[pos[n][0] for n in ids], y=[pos[n][1] for n in ids], mode="markers+text",
+        name="team", customdata=ids, text=[f"T{i}" for i in range(n_teams)],
+        textfont=dict(color="#FFFFFF", size=12), textposition="middle center",
+        marker=dict(size=38, color=[theme.team_color(i) for i in range(n_teams)], symbol="square",
+                    line=dict(width=[3 if n == selected else 1 for n in ids], color="#111")),
+        hovertext=[f"<b>Team {i}</b><br>wrote {wrote[i]} entries · read {read[i]}×"
+                   for i in range(n_teams)],
+        hoverinfo="text"))

@@ -1,0 +1,120 @@
+"""One step, explained: its (u, s, o), the admission decision and why, and what became of it.
+
+Used by the explorer (a selected step) and the reuse graph (the step that wrote an entry).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import data, theme, ui
+from app.components import tables
+
+
+def step_label(team_idx: int, step_idx: int, action: str = "", arg: str = "") -> str:
+    lab = f"T{int(team_idx)} · step {int(step_idx)}"
+    if action:
+        lab += f" · {action}"
+    if arg:
+        lab += f" “{str(arg)[:50]}”"
+    return lab
+
+
+def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str) -> None:
+    d = data.step_detail(db, run["run_id"], team_idx, step_idx)
+    if d is None:
+        st.caption("This step is not recorded (yet).")
+        return
+    color = theme.team_color(team_idx)
+    adm = d["admission"]
+    dec = theme.decision_of(adm["admitted"]) if adm else "none"
+    st.markdown(f"<span style='color:{color};font-size:1.3rem'>■</span> "
+                f"**{step_label(team_idx, step_idx, d['action'], d['arg'])}** "
+                f"<span class='lts-kv'>· {d['t_start']:.1f}–{d['t_end']:.1f} s · LLM "
+                f"{d['llm_s']:.1f} s · tool {d['tool_s']:.1f} s · "
+                f"{d['prompt_tokens'] + d['completion_tokens']:,} tokens</span>",
+                unsafe_allow_html=True)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.markdown("**u** — the orchestrator's instruction")
+        st.info(d["u"] or "–", icon=":material/record_voice_over:")
+        st.markdown("**s** — the summary (the memory key if admitted)")
+        box = st.success if dec == "admitted" else st.warning if dec == "rejected" else st.info
+        box(d["s"] or "–", icon=":material/short_text:")
+        st.markdown(f"**o** — the raw output ({len(d['o'] or ''):,} characters)")
+        o = d["o"] or ""
+        st.code(o, language=None, wrap_lines=True, height=260 if len(o) > 700 else "content")
+    with right:
+        _decision(run, d, adm, dec)
+    if adm is not None:
+        _nearest(d)
+    _fate(d, key)
+
+
+def _decision(run: dict, d: dict, adm: dict | None, dec: str) -> None:
+    st.markdown("**Admission decision**")
+    if adm is None:
+        why = ("memory is off for this run (policy none)" if run["policy"] == "none" else
+               "a memory read re-uses entries already in the bank; it is never a candidate"
+               if d["action"] == "memory_read" else "no decision recorded")
+        st.caption(f":material/block: No decision: {why}.")
+        return
+    th = data.policy_threshold(run)
+    c1, c2 = st.columns(2)
+    c1.markdown(f"<div class='lts-kv'>Decision</div><div style='font-size:1.55rem;font-weight:650;"
+                f"color:{theme.DECISION_COLORS[dec]}'>{theme.DECISION_LABELS[dec].upper()}</div>",
+                unsafe_allow_html=True)
+    c2.metric("Score", f"{adm['score']:.3f}", f"threshold {th:.2f}" if th is not None else None,
+              delta_color="off", delta_arrow="off")
+    st.markdown(f":material/lightbulb: {adm['reason'] or 'no reason recorded'}  \n"
+                f"<span class='lts-kv'>policy {adm['policy']} · decided in "
+                f"{adm['decide_ms']:.2f} ms at {adm['t']:.1f} s · entry "
+                f"{'#' + str(d['entry_id']) if d['entry_id'] is not None else '–'}</span>",
+                unsafe_allow_html=True)
+    feats = {k: v for k, v in (adm.get("features") or {}).items() if isinstance(v, int | float | str)}
+    if feats:
+        st.caption("features: " + " · ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in feats.items()))
+
+
+def _nearest(d: dict) -> None:
+    near = d["nearest"]
+    st.markdown("**Nearest keys already in the bank** (what the policy compared this step with)")
+    if near.empty:
+        st.caption("The bank was empty: nothing to compare with.")
+        return
+    st.dataframe(
+        tables.style_teams(pd.DataFrame({
+            "entry": near.entry_id, "cosine": near.cosine,
+            "by": ["T" + str(int(t)) if t == t else "" for t in near.team_idx],
+            "key": near.key}), ["by"]),
+        hide_index=True, key=f"near_{d['team_idx']}_{d['step_idx']}",
+        column_config={"cosine": st.column_config.ProgressColumn("cosine", min_value=0.0,
+                                                                 max_value=1.0, format="%.3f",
+                                                                 width="small"),
+                       "entry": st.column_config.NumberColumn(width="small"),
+                       "by": st.column_config.TextColumn(width="small"),
+                       "key": st.column_config.TextColumn(width="large")})
+
+
+def _fate(d: dict, key: str) -> None:
+    readers, fetched = d["readers"], d["fetched"]
+    if d["entry_id"] is not None:
+        st.markdown(f"**Who read entry #{d['entry_id']} later**")
+        if readers.empty:
+            st.caption(":material/visibility_off: Nobody: the entry was never read.")
+        else:
+            st.dataframe(tables.style_teams(pd.DataFrame({
+                "reader": ["T" + str(int(t)) for t in readers.reader_team],
+                "step": readers.reader_step, "at s": readers.t.round(1),
+                "cross-team": readers.cross_team, "similarity": readers.similarity}), ["reader"]),
+                hide_index=True, key=f"{key}_readers", column_config=ui.COLUMNS)
+    if not fetched.empty:
+        st.markdown("**Entries this step fetched from the bank**")
+        st.dataframe(tables.style_teams(pd.DataFrame({
+            "entry": fetched.entry_id, "from": ["T" + str(int(t)) for t in fetched.producer_team],
+            "step": fetched.producer_step, "key": fetched.key, "chars": fetched.chars}), ["from"]),
+            hide_index=True, key=f"{key}_fetched",
+            column_config={"key": st.column_config.TextColumn(width="large")})
+

@@ -1,0 +1,106 @@
+"""Colours and labels shared by every page, so a team or a decision looks the same everywhere.
+
+Three palettes, chosen not to collide:
+- teams: saturated qualitative hues (no pure green or red: those mean a decision);
+- decisions: green = admitted to the bank, red = rejected, grey = no decision (memory off, or a
+  memory read, which is never an admission candidate);
+- actions: pale fills for the swimlane bars, so the team-coloured read arrows stand out on top.
+
+>>> team_color(0) == team_color(len(TEAM_COLORS))
+True
+"""
+
+from __future__ import annotations
+
+TEAM_COLORS = [
+    "#4E79A7",  # blue
+    "#F28E2B",  # orange
+    "#B07AA1",  # mauve
+    "#76B7B2",  # teal
+    "#EDC948",  # yellow
+    "#9C755F",  # brown
+    "#FF9DA7",  # pink
+    "#1F3B73",  # navy
+    "#8C8C2E",  # olive
+    "#6B6ECF",  # indigo
+]
+
+DECISION_COLORS = {
+    "admitted": "#1A9850",
+    "rejected": "#D73027",
+    "none": "#9AA5B1",
+}
+DECISION_LABELS = {"admitted": "admitted", "rejected": "rejected", "none": "no decision"}
+
+ACTION_COLORS = {
+    "plan": "#D5DBE3",
+    "search": "#A9C8F0",
+    "open": "#C9B8EC",
+    "memory_read": "#F7D488",
+    "answer": "#3D4A5C",
+}
+ACTION_ORDER = ["plan", "search", "open", "memory_read", "answer"]
+ACTION_LABELS = {"plan": "plan", "search": "web search", "open": "open page",
+                 "memory_read": "memory read", "answer": "answer"}
+
+POLICY_COLORS = {
+    "none": "#8A8F98",
+    "all": "#E15759",
+    "dedup": "#4E79A7",
+    "learned": "#59A14F",
+    "llm-judge": "#B07AA1",
+}
+
+STATUS_ICONS = {
+    "running": ":material/progress_activity:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+    "interrupted": ":material/pause_circle:",
+    "queued": ":material/schedule:",
+}
+STATUS_COLORS = {"running": "blue", "finished": "green", "failed": "red", "cancelled": "gray",
+                 "interrupted": "orange", "queued": "violet"}
+
+PAPER_BG = "rgba(0,0,0,0)"
+GRID = "#E6E9EF"
+FONT = "Inter, 'Source Sans Pro', sans-serif"
+SIMULATED_NOTE = ("simulated: agents are the offline simulator (real paragraphs, real search, "
+                  "modelled reasoning and timings), not an LLM")
+
+
+def team_color(idx: int) -> str:
+    """Colour of team ``idx`` (cycles after ten teams)."""
+    return TEAM_COLORS[int(idx) % len(TEAM_COLORS)]
+
+
+def policy_color(name: str, i: int = 0) -> str:
+    """Colour of a policy; unknown names fall back to the team palette by position."""
+    return POLICY_COLORS.get(str(name), TEAM_COLORS[(i + 3) % len(TEAM_COLORS)])
+
+
+def decision_of(admitted: object) -> str:
+    """'admitted' | 'rejected' | 'none' from a nullable boolean (NaN / None / NA -> 'none')."""
+    if admitted is None:
+        return "none"
+    try:
+        if admitted != admitted:  # NaN
+            return "none"
+        return "admitted" if bool(admitted) else "rejected"
+    except TypeError:  # pandas NA
+        return "none"
+
+
+def team_label(idx: int) -> str:
+    return f"Team {int(idx)}"
+
+
+def base_layout(**over: object) -> dict:
+    """Plotly layout defaults used by every figure (transparent, light grid, compact margins)."""
+    lay: dict = dict(
+        paper_bgcolor=PAPER_BG, plot_bgcolor="#FFFFFF", font=dict(family=FONT, size=12),
+        margin=dict(l=10, r=10, t=36, b=10), hoverlabel=dict(font_size=12),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, font=dict(size=11)),
+    )
+    lay.update(over)
+    return lay

@@ -1,0 +1,206 @@
+"""Streamlit pieces shared by the pages: services, headers, badges, the paged run picker."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+
+import streamlit as st
+
+from app import data, theme
+from app.components import tables
+from app.state import Services, services
+from lts_core import StoreError
+
+PAGE_SIZE = 25
+
+
+def svc() -> Services:
+    """The shared services, or an explained stop when the database cannot be opened."""
+    try:
+        return services()
+    except StoreError as e:
+        st.error(f"**The database cannot be opened.** {e}", icon=":material/database:")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def go(name: str) -> None:
+    from app import nav  # nav imports the pages, which import this module
+
+    st.switch_page(nav.page(name))
+
+
+def global_css() -> None:
+    st.html("""<style>
+    [data-testid="stMetricValue"] { font-size: 1.55rem; }
+    [data-testid="stMetricLabel"] p { font-size: 0.82rem; color: #5B6473; }
+    .block-container { padding-top: 2.2rem; }
+    .lts-q { font-size: 1.05rem; color: #1F2937; margin: 0.1rem 0 0.4rem 0; }
+    .lts-kv { color: #5B6473; font-size: 0.86rem; }
+    </style>""")
+
+
+def sidebar_status() -> None:
+    try:
+        s = services()
+    except StoreError:
+        return
+
+    @st.fragment(run_every=2.0 if s.queue.active() else None)
+    def status() -> None:
+        summ = data.db_summary(s.store)
+        active = s.queue.active()
+        if active:
+            st.caption(f":material/progress_activity: {len(active)} run(s) queued or running")
+        st.caption(f"{summ['runs']:,} run{'s' if summ['runs'] != 1 else ''} · "
+                   f"{summ['steps']:,} steps recorded  \n"
+                   f"`{s.db_path}`")
+        if s.interrupted_on_open:
+            st.caption(f":material/pause_circle: {s.interrupted_on_open} run(s) left running by a "
+                       "stopped process were marked interrupted")
+
+    with st.sidebar:
+        status()
+
+
+def status_badge(status: str) -> None:
+    st.badge(status, icon=theme.STATUS_ICONS.get(status), color=theme.STATUS_COLORS.get(status, "gray"))
+
+
+def sim_badge(simulated: bool, backend: str = "") -> None:
+    if simulated:
+        st.badge("simulated", icon=":material/science:", color="orange", help=theme.SIMULATED_NOTE)
+    else:
+        st.badge(backend or "LLM", icon=":material/smart_toy:", color="blue")
+
+
+def run_header(run: dict) -> None:
+    """The run's question, badges, and its settings on one line."""
+    cols = st.columns([6, 1.2, 1.2], vertical_alignment="center")
+    with cols[0]:
+        st.markdown(f"<div class='lts-q'><b>{_esc(run['question'])}</b></div>", unsafe_allow_html=True)
+    with cols[1]:
+        status_badge(run["status"])
+    with cols[2]:
+        sim_badge(bool(run["simulated"]), run["backend"])
+    st.markdown(
+        f"<span class='lts-kv'>run <code>{run['run_id']}</code> · {run['suite']} / "
+        f"{run['task_id']} · policy <b>{run['policy']}</b> · K={run['teams']} · seed {run['seed']} "
+        f"· {run['executor']} executor · stop rule {run['stop']} · started "
+        f"{tables.fmt_time(run['created_at'])}</span>", unsafe_allow_html=True)
+    if run.get("error") and run["status"] in ("failed", "interrupted"):
+        st.warning(str(run["error"]).splitlines()[0][:300], icon=":material/warning:")
+
+
+def result_line(run: dict) -> None:
+    """Gold vs answer with EM / F1 (only once the run has an answer)."""
+    if run.get("answer") is None:
+        if run["status"] == "running":
+            st.caption("No final answer yet: the run is in progress.")
+        else:
+            st.caption(f"No final answer ({run['status']}).")
+        return
+    ok = (run.get("em") or 0) >= 1
+    icon = ":material/check_circle:" if ok else ":material/cancel:"
+    color = "green" if ok else "red"
+    sim = " · simulated" if run["simulated"] else ""
+    st.markdown(f":{color}[{icon} **{'right' if ok else 'wrong'}**] — answer "
+                f"**{_esc(run['answer'])}** · gold **{_esc(run['gold'])}** · EM {run['em']:.0f} · "
+                f"F1 {run['f1']:.2f}{sim}")
+
+
+def empty_state(text: str, key: str) -> None:
+    with st.container(border=True):
+        st.markdown(f":material/inbox: {text}")
+        if st.button("Go to Launch", icon=":material/rocket_launch:", key=key):
+            go("launch")
+
+
+def env_keys() -> list[str]:
+    """Names (never values) of provider keys present in the environment."""
+    return sorted(k for k in os.environ if k.endswith(("_API_KEY", "_API_TOKEN")) and os.environ[k])
+
+
+# --------------------------------------------------------------------------------- run picker
+def _pick(table_key: str, run_ids: list[str]) -> None:
+    rows = st.session_state[table_key].selection.rows
+    if rows:
+        st.session_state["run_id"] = run_ids[rows[0]]
+
+
+def current_run_id(db: data.DB) -> str | None:
+    """The run the user is looking at: session, then ?run= in the URL, then the newest run."""
+    rid = st.session_state.get("run_id") or st.query_params.get("run")
+    if rid and data.get_run(db, rid) is None:
+        rid = None
+    rid = rid or data.latest_run_id(db)
+    st.session_state["run_id"] = rid
+    return rid
+
+
+def run_picker(db: data.DB, *, key: str) -> str | None:
+    """A collapsible, filterable, paged run list; returns the chosen run id (newest by default)."""
+    rid = current_run_id(db)
+    run = data.get_run(db, rid)
+    label = (f"Run {rid} · {run['task_id']} · {run['policy']} · {run['status']}"
+             if run else "Choose a run")
+    with st.expander(f":material/list: {label} — change run", expanded=rid is None):
+        c = st.columns([3, 2, 2, 2])
+        search = c[0].text_input("Search", key=f"{key}_q", placeholder="run id, task id or question")
+        opts = {col: [None, *data.distinct(db, col)] for col in ("suite", "policy", "status")}
+        fmt = _all_or
+        suite = c[1].selectbox("Suite", opts["suite"], key=f"{key}_suite", format_func=fmt)
+        policy = c[2].selectbox("Policy", opts["policy"], key=f"{key}_policy", format_func=fmt)
+        status = c[3].selectbox("Status", opts["status"], key=f"{key}_status", format_func=fmt)
+        filt = dict(suite=suite, policy=policy, status=status, search=search or "")
+        n = data.count_runs(db, **filt)
+        n_pages = max(1, math.ceil(n / PAGE_SIZE))
+        pkey = f"{key}_page"
+        if st.session_state.get(pkey, 1) > n_pages:
+            st.session_state[pkey] = n_pages
+        df = data.list_runs(db, **filt, limit=PAGE_SIZE,
+                            offset=(st.session_state.get(pkey, 1) - 1) * PAGE_SIZE)
+        tkey = f"{key}_tbl_{abs(hash((tuple(filt.items()), st.session_state.get(pkey, 1))))}"
+        here = [i for i, r in enumerate(df.run_id) if r == rid]
+        st.dataframe(tables.runs_table(df), key=tkey, hide_index=True,
+                     height=min(36 * (len(df) + 1) + 3, 400),
+                     on_select=functools.partial(_pick, tkey, list(df.run_id)),
+                     selection_mode="single-row", column_config=RUN_COLUMNS,
+                     selection_default={"selection": {"rows": here}} if here else None)
+        p1, p2 = st.columns([1, 4], vertical_alignment="center")
+        p1.number_input("Page", 1, n_pages, key=pkey, step=1)
+        first = (st.session_state.get(pkey, 1) - 1) * PAGE_SIZE
+        p2.caption(f"runs {min(n, first + 1)}–{min(n, first + PAGE_SIZE)} of {n:,}, newest first. "
+                   "Select a row to open that run.")
+    st.query_params["run"] = st.session_state.get("run_id") or ""
+    return st.session_state.get("run_id")
+
+
+_N1 = st.column_config.NumberColumn(format="%.1f")
+COLUMNS = {  # shared display formats: pass as column_config to any table
+    **{c: _N1 for c in ("added at s", "start s", "end s", "at s", "redo s", "finished at s",
+                        "runtime s")},
+    "score": st.column_config.NumberColumn(format="%.3f"),
+    "similarity": st.column_config.NumberColumn(format="%.3f"),
+    "key (summary)": st.column_config.TextColumn(width="large"),
+    "summary": st.column_config.TextColumn(width="large"),
+}
+
+RUN_COLUMNS = {
+    "run": st.column_config.TextColumn("run", width="small"),
+    "EM": st.column_config.NumberColumn("EM", format="%.0f", width="small"),
+    "F1": st.column_config.NumberColumn("F1", format="%.2f", width="small"),
+    "K": st.column_config.NumberColumn("K", width="small"),
+    "seed": st.column_config.NumberColumn("seed", width="small"),
+    "agents": st.column_config.TextColumn("agents", help=theme.SIMULATED_NOTE),
+}
+
+
+def _esc(s: object) -> str:
+    return str(s).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _all_or(v: object) -> str:
+    return "all" if v is None else str(v)

@@ -1,0 +1,138 @@
+"""Compare: runs or benchmark batches side by side, aligned on the same task and seed."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import streamlit as st
+
+from app import data, ui
+from app.components import compare, tables
+
+BATCH_PAGE = 15
+
+
+def _pick_batches(table_key: str, ids: list[str]) -> None:
+    rows = st.session_state[table_key].selection.rows
+    st.session_state["cmp_batches"] = [ids[r] for r in rows]
+
+
+def render() -> None:
+    svc = ui.svc()
+    st.title("Compare")
+    if data.db_summary(svc.store)["runs"] == 0:
+        ui.empty_state("Nothing to compare yet: record a few runs first.", key="cmp_empty")
+        return
+    mode = st.segmented_control("Compare", ["Batches", "Runs"], default="Batches", key="cmp_mode",
+                                help="Batches: runs started together, grouped by policy. "
+                                     "Runs: any runs, each its own group.")
+    run_ids = _choose_batches(svc.store) if mode != "Runs" else _choose_runs(svc.store)
+    if not run_ids:
+        st.info("Choose at least one batch or two runs.", icon=":material/compare_arrows:")
+        return
+    df = compare.with_baseline(compare.with_groups(data.run_metrics(svc.store, run_ids),
+                                                   "run" if mode == "Runs" else "batch"))
+    if df.simulated.any():
+        st.caption(":material/science: Includes **simulated** runs: agents are the offline simulator "
+                   "(real paragraphs, real search, modelled reasoning and timings), not an LLM. "
+                   "Runtimes are modelled clock seconds.")
+    summ = compare.summary_table(df)
+    groups = list(summ.group)
+    colors = compare.group_colors(groups, dict(zip(df.group, df.policy, strict=True)))
+    st.dataframe(summ, hide_index=True, key="cmp_summary", column_config={
+        c: st.column_config.NumberColumn(format="%.1f") for c in summ.columns
+        if c not in ("group", "runs", "simulated")})
+    _charts(df, summ, colors)
+    _aligned(df, groups, colors)
+
+
+def _choose_batches(db) -> list[str]:
+    n = data.count_batches(db)
+    if n == 0:
+        st.caption("No batches yet (runs queued together share a batch).")
+        return []
+    n_pages = max(1, math.ceil(n / BATCH_PAGE))
+    page = st.session_state.get("cmp_bpage", 1)
+    b = data.batches(db, BATCH_PAGE, (min(page, n_pages) - 1) * BATCH_PAGE)
+    show = b.assign(created=[tables.fmt_time(t) for t in b.created_at],
+                    agents=["simulated" if s else "LLM" for s in b.simulated]).drop(
+        columns=["created_at", "simulated"])
+    tkey = f"cmp_btbl_{page}"
+    chosen = st.session_state.get("cmp_batches") or [str(b.batch_id.iloc[0])]
+    here = [i for i, x in enumerate(b.batch_id) if x in chosen]
+    st.dataframe(show, hide_index=True, key=tkey, selection_mode="multi-row",
+                 on_select=functools.partial(_pick_batches, tkey, list(b.batch_id)),
+                 height=min(36 * (len(b) + 1) + 3, 360),
+                 selection_default={"selection": {"rows": here}} if here else None)
+    c1, c2 = st.columns([1, 4], vertical_alignment="center")
+    c1.number_input("Page", 1, n_pages, key="cmp_bpage")
+    c2.caption(f"{n:,} batches, newest first. Select one or more rows.")
+    st.caption("Comparing batch(es): " + ", ".join(f"`{x}`" for x in chosen))
+    return data.run_ids_of_batches(db, chosen)
+
+
+def _choose_runs(db) -> list[str]:
+    q = st.text_input("Search runs", key="cmp_q", placeholder="run id, task id or question")
+    df = data.list_runs(db, search=q or "", limit=200)
+    labels = {r.run_id: f"{r.run_id} · {r.task_id} · {r.policy} · seed {r.seed}"
+              + (" · simulated" if r.simulated else "") for r in df.itertuples()}
+    keep = [r for r in st.session_state.get("cmp_runs", []) if r in labels]
+    st.session_state["cmp_runs"] = keep
+    st.multiselect("Runs (newest 200 matching)", list(labels), key="cmp_runs",
+                   format_func=lambda r: labels.get(r, r))
+    return st.session_state["cmp_runs"] if len(st.session_state["cmp_runs"]) >= 2 else []
+
+
+def _charts(df, summ, colors) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(compare.runtime_figure(df, colors), key="cmp_runtime")
+    with c2:
+        st.plotly_chart(compare.bar_figure(summ, ["EM %", "F1 %"], colors, "Accuracy",
+                                           y_title="%"), key="cmp_acc")
+    c1, c2 = st.columns(2)
+    with c1:
+        cols = ["web calls avoided", "net steps saved"] + (
+            ["steps saved vs none"] if summ["steps saved vs none"].notna().any() else [])
+        st.plotly_chart(compare.bar_figure(summ, cols, colors, "Steps saved per run",
+                                           y_title="steps"), key="cmp_saved")
+        st.caption("**Web calls avoided**: cross-team reads of a search/open result that the "
+                   "reader never ran itself. **Net**: minus the memory-read steps taken. **vs "
+                   "none**: steps of the same task and seed run without memory, minus this run's.")
+    with c2:
+        st.plotly_chart(compare.bar_figure(summ, ["admitted %"], colors, "Admission rate",
+                                           y_title="% of decisions"), key="cmp_adm")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(compare.bar_figure(summ, ["tokens"], colors, "Tokens per run",
+                                           y_title="prompt + completion"), key="cmp_tok")
+    with c2:
+        st.plotly_chart(compare.bar_figure(summ, ["web calls", "cross-team reads"], colors,
+                                           "Web calls and cross-team reads per run"),
+                        key="cmp_mem")
+
+
+def _aligned(df, groups: list[str], colors) -> None:
+    st.subheader("Same task, same seed")
+    if len(groups) < 2:
+        st.caption("Alignment needs at least two groups.")
+        return
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Baseline", groups, key="cmp_a",
+                     index=groups.index("none") if "none" in groups else 0)
+    b = c2.selectbox("Against", [g for g in groups if g != a], key="cmp_b")
+    al = compare.aligned_table(df)
+    if al.empty:
+        st.caption("No task and seed was run in two groups.")
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(compare.aligned_scatter(df, a, b, colors), key="cmp_scatter")
+    with right:
+        em = compare.aligned_table(df, "em")
+        show = al.merge(em, on=compare.ALIGN_KEYS, suffixes=(" runtime", " EM"))
+        st.dataframe(show.drop(columns=["teams", "backend", "suite"]), hide_index=True,
+                     key="cmp_aligned", height=min(340, 36 * (len(show) + 1) + 3), column_config={
+                         c: st.column_config.NumberColumn(format="%.1f") for c in show.columns
+                         if c.endswith(" runtime")})

@@ -1,0 +1,207 @@
+"""Launch: pick a task and settings, start a run or queue several, watch the queue, cancel."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import streamlit as st
+
+from app import data, theme, ui
+from app.state import Job
+from lts_core import ConfigError, RunConfig, TaskFileError
+from lts_core.policies import available_policies
+from lts_core.tasks import SUITE_NAMES
+
+MAX_OPTIONS = 500
+MAX_JOBS = 500
+DEMO = dict(suite="demo", teams=3, policy="dedup", executor="threads", speed=8.0, embedder="minilm")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"0", "0,1,2" or "0-4" -> seeds. Raises ValueError with a readable message."""
+    out: list[int] = []
+    for part in (text or "0").replace(" ", "").split(","):
+        if not part:
+            continue
+        if "-" in part[1:]:
+            a, b = part.split("-", 1)
+            lo, hi = int(a), int(b)
+            if hi < lo or hi - lo > 99:
+                raise ValueError(f"seed range {part!r} must go up and span at most 100 seeds")
+            out += list(range(lo, hi + 1))
+        else:
+            out.append(int(part))
+    return list(dict.fromkeys(out)) or [0]
+
+
+def start_demo(svc) -> Job:
+    suite = svc.engine.suite("demo")
+    cfg = RunConfig(teams=DEMO["teams"], policy=DEMO["policy"], executor=DEMO["executor"],
+                    speed=DEMO["speed"], embedder=DEMO["embedder"])
+    return svc.queue.submit("demo", suite.tasks[0].id, cfg)
+
+
+def render() -> None:
+    svc = ui.svc()
+    st.title("Launch")
+    if data.db_summary(svc.store)["runs"] == 0 and not svc.queue.jobs():
+        with st.container(border=True):
+            st.subheader(":material/waving_hand: Nothing recorded yet")
+            st.markdown("Watch three **simulated** teams answer a demo question in parallel, "
+                        "sharing what they find through a memory bank that the **dedup** policy "
+                        "curates. Takes about 20 seconds.")
+            if st.button("Run the demo", type="primary", icon=":material/play_arrow:", key="demo"):
+                start_demo(svc)
+                ui.go("live")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        _form(svc)
+    with right:
+        _queue_panel(svc)
+
+
+def _tasks(svc, suite_name: str):
+    try:
+        return svc.engine.suite(suite_name)
+    except (TaskFileError, OSError) as e:
+        st.error(f"Suite **{suite_name}** is not available here: {e}", icon=":material/folder_off:")
+        return None
+
+
+def _form(svc) -> None:
+    st.subheader("New run")
+    st.caption("One run opens the live view; several (policies × seeds × tasks) are queued as one "
+               "batch, run one after another, and compared on the Compare page.")
+    c1, c2 = st.columns([1, 2])
+    suite_name = c1.selectbox("Suite", SUITE_NAMES, key="l_suite")
+    query = c2.text_input("Search tasks", key="l_query", placeholder="words of the question, or an id")
+    suite = _tasks(svc, suite_name)
+    if suite is None:
+        return
+    q = (query or "").strip().lower()
+    matches = [t for t in suite.tasks if not q or q in t.id.lower() or q in t.question.lower()]
+    if not matches:
+        st.warning(f"No task of {suite_name} matches “{query}”.")
+        return
+    shown = matches[:MAX_OPTIONS]
+    by_id = {t.id: t for t in shown}
+    task_id = st.selectbox(
+        f"Task ({len(matches):,} match{'es' if len(matches) != 1 else ''}"
+        + (f", first {MAX_OPTIONS} listed" if len(matches) > MAX_OPTIONS else "") + ")",
+        list(by_id), key="l_task", format_func=lambda i: f"{i} — {by_id[i].question[:110]}")
+    all_matching = st.checkbox(f"Queue every matching task ({min(len(matches), MAX_JOBS):,})",
+                               key="l_all", disabled=len(matches) < 2)
+    if task_id and not all_matching:
+        t = by_id[task_id]
+        st.caption(f"Gold answer: **{t.answer}** · {len(t.docs)} paragraphs · level {t.level or '–'}")
+
+    c1, c2, c3 = st.columns(3)
+    teams = c1.number_input("Teams (K)", 1, 64, 3, key="l_k")
+    max_steps = c2.number_input("Max steps per team", 1, 500, 30, key="l_steps")
+    seeds_text = c3.text_input("Seed(s)", "0", key="l_seeds", help="0, or 0,1,2, or a range 0-4")
+    pols = available_policies()
+    policies = st.multiselect("Admission policy (several = one run each)", pols, default=["dedup"],
+                              key="l_policy")
+    backend, options = _backend()
+    c1, c2, c3 = st.columns(3)
+    executor = c1.radio("Executor", ["threads", "virtual"], key="l_exec",
+                        help="threads: real clock, scaled by speed, for watching live. virtual: "
+                             "a deterministic event loop, finishes at once.")
+    speed = c2.slider("Speed (clock s per real s)", 1.0, 100.0, 10.0, key="l_speed",
+                      disabled=executor != "threads")
+    stop = c3.radio("Stop rule", ["aggregate", "first"], key="l_stop",
+                    help="aggregate: wait for every team, then aggregate their answers. first: "
+                         "take the first team's answer and cancel the rest.")
+    try:
+        seeds = parse_seeds(seeds_text)
+    except ValueError as e:
+        st.error(f"Seeds: {e}")
+        return
+    tasks = [t.id for t in matches[:MAX_JOBS]] if all_matching else [task_id]
+    jobs = [(t, p, s) for p in policies for s in seeds for t in tasks]
+    if len(jobs) > MAX_JOBS:
+        st.warning(f"{len(jobs):,} runs is more than {MAX_JOBS} at once; narrow the selection.")
+        return
+    label = "Start run" if len(jobs) == 1 else f"Queue {len(jobs)} runs"
+    if st.button(label, type="primary", icon=":material/play_arrow:", disabled=not jobs or backend is None,
+                 key="l_go"):
+        batch = uuid.uuid4().hex[:8]
+        try:
+            for t, p, s in jobs:
+                cfg = RunConfig(teams=int(teams), policy=p, backend=backend, backend_options=options,
+                                executor=executor, stop=stop, max_steps=int(max_steps), seed=s,
+                                speed=float(speed))
+                svc.queue.submit(suite_name, t, cfg, batch_id=batch)
+        except ConfigError as e:
+            st.error(f"Setting rejected: {e}")
+            return
+        st.toast(f"Queued {len(jobs)} run(s) in batch {batch}", icon=":material/schedule:")
+        if len(jobs) == 1:  # one run: watch it; several: stay here and follow the queue
+            ui.go("live")
+
+
+def _backend() -> tuple[str | None, dict]:
+    kind = st.radio("Agents", ["sim", "LLM (litellm)"], horizontal=True, key="l_backend",
+                    help="sim: the offline simulator (labelled simulated everywhere). LLM: any "
+                         "litellm model string; keys are read from the environment.")
+    if kind == "sim":
+        return "sim", {}
+    if importlib.util.find_spec("lts_core.backends.llm") is None:
+        st.warning("The LLM back-end is not available in this build.", icon=":material/block:")
+        return None, {}
+    c1, c2 = st.columns(2)
+    model = c1.text_input("Model", "openai/gpt-4o-mini", key="l_model",
+                          help="a litellm model string: openai/…, ollama/qwen3:8b, hosted_vllm/…")
+    api_base = c2.text_input("API base (optional)", "", key="l_api_base",
+                             placeholder="http://127.0.0.1:8000/v1")
+    keys = ui.env_keys()
+    st.caption("Provider keys come from the environment of the dashboard process, never from this "
+               "form. Present: " + (", ".join(f"`{k}`" for k in keys) if keys else "none"))
+    if "/" not in model:
+        st.error("The model must be a litellm model string such as `openai/gpt-4o-mini`.")
+        return None, {}
+    return model.strip(), ({"api_base": api_base.strip()} if api_base.strip() else {})
+
+
+def _queue_panel(svc) -> None:
+    active = bool(svc.queue.active())
+
+    @st.fragment(run_every=1.0 if active else None)
+    def panel() -> None:
+        jobs = svc.queue.jobs()
+        st.subheader("Queue")
+        if not jobs:
+            st.caption("No runs started from this dashboard yet. Runs start one after another.")
+            return
+        act = [j for j in jobs if j.status in ("queued", "starting", "running")]
+        if act and st.button("Cancel all", icon=":material/cancel:", key="q_cancel_all"):
+            svc.queue.cancel_all()
+            st.rerun(scope="fragment")
+        for j in list(reversed(jobs))[:15]:
+            with st.container(border=True):
+                c1, c2 = st.columns([6, 1], vertical_alignment="center")
+                icon = theme.STATUS_ICONS.get(j.status, ":material/schedule:")
+                color = theme.STATUS_COLORS.get(j.status, "gray")
+                c1.markdown(f":{color}[{icon} **{j.status}**] &nbsp; {j.label}  \n"
+                            f"<span class='lts-kv'>{j.suite} · {j.config.executor} · "
+                            f"{j.config.backend} · batch {j.batch_id}"
+                            + (f" · run {j.run_id}" if j.run_id else "") + "</span>",
+                            unsafe_allow_html=True)
+                if j.error:
+                    c1.caption(f":red[{j.error[:300]}]")
+                if j.status in ("queued", "starting", "running"):
+                    if c2.button("", icon=":material/cancel:", key=f"q_cancel_{j.job_id}",
+                                 help="cancel this run"):
+                        svc.queue.cancel(j.job_id)
+                        st.rerun(scope="fragment")
+                elif j.run_id and c2.button("", icon=":material/open_in_new:", help="open in the explorer",
+                                            key=f"q_open_{j.job_id}"):
+                    st.session_state["run_id"] = j.run_id
+                    ui.go("explorer")
+        if len(jobs) > 15:
+            st.caption(f"{len(jobs) - 15} older job(s) not shown; every run is in the explorer.")
+        if not act and active:
+            st.rerun()  # the queue just emptied: stop refreshing
+
+    panel()

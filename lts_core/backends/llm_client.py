@@ -1,0 +1,420 @@
+"""One litellm client for everything that calls a real model: orchestrator, summarizer, judge, aggregator.
+
+``LLMClient(model, api_base=..., temperature=..., ...)`` wraps ``litellm.completion`` and turns every
+call into a ``CallResult`` carrying the reply text and an ``LLMUsage`` (purpose, tokens, measured
+seconds, cost from ``litellm.completion_cost``, 0 where the price is unknown).
+
+What it adds to a bare ``litellm.completion``:
+
+- **Retries with backoff** on rate limits (429), timeouts, connection errors and server errors (5xx):
+  ``num_retries`` more attempts, waiting ``backoff_s * 2**attempt`` (jittered, capped at
+  ``max_backoff_s``, or the server's ``Retry-After``). Other errors (401, 404, context window, ...)
+  fail at once. When retries are exhausted ``LLMError`` is raised with a clear message. Failed
+  attempts are returned as ``LLMUsage(ok=False)``; a failed attempt's ``seconds`` includes the
+  backoff wait after it, so the seconds of a step's usages add up to the real time its calls took.
+  litellm's and the OpenAI SDK's own retries are switched off so that this is the only retry loop.
+- **Structured output**: ``complete(..., schema=S)`` asks for JSON that follows the JSON schema ``S``
+  with the best ``response_format`` the provider accepts, trying in order ``json_schema`` (OpenAI
+  style; litellm translates it for Anthropic, Ollama, ...), ``json_object`` plus a ``schema`` field
+  (llama.cpp's server), plain ``json_object``, and nothing. A mode the provider rejects (HTTP 400/422)
+  is dropped for that model and server for the rest of the process. ``structured`` pins one mode
+  instead of ``auto``.
+- **Cancellation**: with a ``stop_event`` (the run's), the HTTP call runs in a helper thread and the
+  caller stops waiting as soon as the event is set (``LLMCancelled``); backoff waits are cut short
+  too. The abandoned request is not aborted on the wire: a server may finish generating it, and its
+  tokens are then not recorded (litellm's synchronous API offers no way to abort a request).
+- **Secrets**: an ``api_key`` option is used for the calls and nothing else: ``describe()`` never
+  contains it, and error messages are scrubbed of it and of the usual provider keys from the
+  environment (``redact``).
+
+Thread-safety: one client may be used from several threads (the format downgrade is locked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm)
+from .base import LLMUsage
+
+FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "none")
+STRUCTURED_CHOICES = ("auto", *FORMAT_MODES)
+# Option names that hold a secret: used for calls, never described, never recorded.
+SECRET_OPTIONS = ("api_key",)
+# Environment variables whose values are scrubbed from any message we record.
+_SECRET_ENV_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+_RETRY_STATUS = {408, 409, 425, 429}
+# Response formats a (model, api_base) refused, remembered for the life of the process so that
+# every new run does not pay the refused attempt again.
+_REFUSED: dict[tuple[str, str | None], set[str]] = {}
+_REFUSED_LOCK = threading.Lock()
+
+
+class LLMError(RuntimeError):
+    """A model call failed for good (retries exhausted or a non-retryable error)."""
+
+    def __init__(self, message: str, usages: list[LLMUsage] | None = None) -> None:
+        super().__init__(message)
+        self.usages = list(usages or [])
+
+
+class LLMCancelled(LLMError):
+    """The run was cancelled (or stopped by the first answer) while a call was in flight."""
+
+
+@dataclass
+class CallResult:
+    text: str
+    usage: LLMUsage
+    failed: list[LLMUsage] = field(default_factory=list)  # attempts that failed before this one
+    logprobs: list[Any] | None = None  # the first choice's per-token logprobs, when asked and given
+    mode: str = "none"  # the response format that was used
+
+    @property
+    def usages(self) -> list[LLMUsage]:
+        return [*self.failed, self.usage]
+
+
+def _secret_values(extra: list[str | None] = ()) -> list[str]:  # type: ignore[assignment]
+    vals = [v for v in extra if v]
+    for k, v in os.environ.items():
+        if v and len(v) >= 8 and any(h in k.upper() for h in _SECRET_ENV_HINTS):
+            vals.append(v)
+    return sorted(set(vals), key=len, reverse=True)
+
+
+def redact(text: str, extra: list[str | None] = ()) -> str:  # type: ignore[assignment]
+    """``text`` with every known secret value (given, or from *_KEY/*_TOKEN env vars) replaced."""
+    for v in _secret_values(list(extra)):
+        text = text.replace(v, "***")
+    return text
+
+
+def is_secret_option(name: str) -> bool:
+    n = name.lower()
+    return (n in SECRET_OPTIONS or n.endswith("_key") or "secret" in n or "password" in n
+            or n.endswith("token"))
+
+
+def public_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` without anything that holds a secret (safe to describe and record)."""
+    return {k: v for k, v in options.items() if not is_secret_option(k)}
+
+
+# ----------------------------------------------------------------------------- JSON parsing
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
+
+
+def extract_json(text: str) -> dict[str, Any]:
+    """The first JSON object in ``text`` (code fences and chatter around it tolerated).
+
+    >>> extract_json('Sure! ```json\\n{"a": 1}\\n``` done')
+    {'a': 1}
+    >>> extract_json('prefix {"b": [1, 2]} trailing {"c": 3}')
+    {'b': [1, 2]}
+    """
+    if not text or not text.strip():
+        raise ValueError("the reply is empty")
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    dec = json.JSONDecoder()
+    last_err = "no '{' in the reply"
+    for cand in candidates:
+        for m in re.finditer(r"\{", cand):
+            try:
+                obj, _ = dec.raw_decode(cand, m.start())
+            except json.JSONDecodeError as e:
+                last_err = f"invalid JSON: {e.msg} at char {e.pos}"
+                continue
+            if isinstance(obj, dict):
+                return obj
+    raise ValueError(f"no JSON object found in the reply ({last_err})")
+
+
+# ----------------------------------------------------------------------------- the client
+def _status(e: BaseException) -> int | None:
+    s = getattr(e, "status_code", None)
+    if isinstance(s, int):
+        return s
+    resp = getattr(e, "response", None)
+    s = getattr(resp, "status_code", None)
+    return s if isinstance(s, int) else None
+
+
+def _retry_after(e: BaseException) -> float | None:
+    for src in (getattr(e, "response", None), e):
+        headers = getattr(src, "headers", None) or getattr(src, "litellm_response_headers", None)
+        try:
+            v = headers.get("retry-after") if headers is not None else None
+        except Exception:  # noqa: BLE001 - headers of unknown shape
+            v = None
+        if v is not None:
+            try:
+                return max(0.0, float(v))
+            except ValueError:
+                return None
+    return None
+
+
+def classify(e: BaseException) -> str:
+    """``retry`` (transient), ``format`` (the request was refused: maybe the response format) or
+    ``fatal``."""
+    import litellm
+
+    if isinstance(e, litellm.ContextWindowExceededError | litellm.AuthenticationError
+                  | litellm.PermissionDeniedError | litellm.NotFoundError):
+        return "fatal"
+    if isinstance(e, litellm.Timeout | litellm.APIConnectionError | litellm.RateLimitError
+                  | litellm.InternalServerError | litellm.ServiceUnavailableError
+                  | litellm.BadGatewayError):
+        return "retry"
+    status = _status(e)
+    if status is not None:
+        if status in _RETRY_STATUS or status >= 500:
+            return "retry"
+        if status in (400, 422):
+            return "format"
+        return "fatal"
+    if isinstance(e, litellm.BadRequestError | litellm.UnprocessableEntityError):
+        return "format"
+    if isinstance(e, TimeoutError | ConnectionError):
+        return "retry"
+    return "fatal"
+
+
+class LLMClient:
+    """Calls one model through litellm (see the module docstring)."""
+
+    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
+                 api_key_env: str | None = None, temperature: float | None = 0.0,
+                 max_tokens: int | None = 512, timeout: float = 120.0, num_retries: int = 3,
+                 backoff_s: float = 1.0, max_backoff_s: float = 30.0, structured: str = "auto",
+                 seed: int | None = None, extra: dict[str, Any] | None = None) -> None:
+        if not model or not isinstance(model, str):
+            raise ValueError("an LLM back-end needs a litellm model string, e.g. 'openai/gpt-4o-mini'")
+        if structured not in STRUCTURED_CHOICES:
+            raise ValueError(f"structured must be one of {', '.join(STRUCTURED_CHOICES)}, "
+                             f"got {structured!r}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if num_retries < 0:
+            raise ValueError(f"num_retries must be >= 0, got {num_retries}")
+        if api_key_env and not api_key:
+            api_key = os.environ.get(api_key_env)
+            if not api_key:
+                raise ValueError(f"api_key_env names {api_key_env!r} but that variable is not set")
+        self._placeholder_key = False
+        if (not api_key and api_base and model.split("/", 1)[0] in ("openai", "hosted_vllm")
+                and not os.environ.get("OPENAI_API_KEY")):
+            # a local OpenAI-compatible server (llama.cpp, vLLM) needs no key, but the OpenAI SDK
+            # refuses to send a request without one
+            api_key, self._placeholder_key = "sk-no-key-local-server", True
+        self.model = model
+        self.api_base = api_base
+        self._api_key = api_key  # never described, never recorded
+        self.api_key_env = api_key_env
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout = float(timeout)
+        self.num_retries = int(num_retries)
+        self.backoff_s = float(backoff_s)
+        self.max_backoff_s = float(max_backoff_s)
+        self.structured = structured
+        self.seed = seed
+        self.extra = public_options(dict(extra or {}))
+        with _REFUSED_LOCK:
+            refused = set(_REFUSED.get((model, api_base), ()))
+        self._modes = ([m for m in FORMAT_MODES if m not in refused] if structured == "auto"
+                       else [structured])
+        self._logprobs_ok = True
+        self._lock = threading.Lock()
+        self._rng = random.Random(0)
+
+    # ------------------------------------------------------------------ settings
+    def describe(self) -> dict[str, Any]:
+        """Model and settings, safe to record (no key; only the name of its env var)."""
+        try:
+            import litellm
+
+            known = bool(litellm.supports_response_schema(self.model))
+        except Exception:  # noqa: BLE001 - informative only
+            known = False
+        return {"model": self.model, "provider_supports_response_schema": known, "api_base": self.api_base, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "timeout": self.timeout,
+                "num_retries": self.num_retries, "backoff_s": self.backoff_s,
+                "max_backoff_s": self.max_backoff_s, "structured": self.structured,
+                "format_mode": self.format_mode, "seed": self.seed,
+                "api_key_env": self.api_key_env,
+                "api_key_given": self._api_key is not None and not self._placeholder_key,
+                **({"extra": self.extra} if self.extra else {})}
+
+    def settings(self) -> dict[str, Any]:
+        """Constructor arguments to build a sibling client (the judge), secret included."""
+        return {"model": self.model, "api_base": self.api_base, "api_key": self._api_key,
+                "timeout": self.timeout, "num_retries": self.num_retries,
+                "backoff_s": self.backoff_s, "max_backoff_s": self.max_backoff_s}
+
+    @property
+    def format_mode(self) -> str:
+        with self._lock:
+            return self._modes[0]
+
+    def redact(self, text: str) -> str:
+        return redact(text, [self._api_key])
+
+    # ------------------------------------------------------------------ calls
+    def _response_format(self, mode: str, schema: dict[str, Any] | None,
+                         name: str) -> dict[str, Any] | None:
+        if schema is None or mode == "none":
+            return None
+        if mode == "json_schema":
+            return {"type": "json_schema",
+                    "json_schema": {"name": name, "schema": schema, "strict": False}}
+        if mode == "json_object_schema":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_object"}
+
+    def _drop_mode(self, mode: str) -> bool:
+        """Forget ``mode`` (the provider refused it); False when there is nothing left to try."""
+        with self._lock:
+            if mode in self._modes and len(self._modes) > 1:
+                self._modes.remove(mode)
+                with _REFUSED_LOCK:
+                    _REFUSED.setdefault((self.model, self.api_base), set()).add(mode)
+                return True
+            return False
+
+    def _invoke(self, kwargs: dict[str, Any], stop_event: threading.Event | None) -> Any:
+        import litellm
+
+        litellm.suppress_debug_info = True  # no "Provider List: ..." banners on stdout
+        if stop_event is None:
+            return litellm.completion(**kwargs)
+        if stop_event.is_set():
+            raise LLMCancelled("the run was stopped before the call")
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                box["r"] = litellm.completion(**kwargs)
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+                box["e"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name="lts-llm-call", daemon=True).start()
+        while not done.wait(0.05):
+            if stop_event.is_set():
+                raise LLMCancelled("the run was stopped while a call was in flight "
+                                   "(the request was abandoned)")
+        if "e" in box:
+            raise box["e"]
+        return box["r"]
+
+    def complete(self, messages: list[dict[str, str]], *, purpose: str,
+                 schema: dict[str, Any] | None = None, schema_name: str = "reply",
+                 max_tokens: int | None = None, logprobs: int | None = None,
+                 stop_event: threading.Event | None = None) -> CallResult:
+        """One logical call (retried as needed). Raises ``LLMError``/``LLMCancelled``."""
+        failed: list[LLMUsage] = []
+        attempt = 0
+        want_logprobs = logprobs is not None
+        while True:
+            mode = self.format_mode if schema is not None else "none"
+            kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
+                                      "timeout": self.timeout, "num_retries": 0,
+                                      "max_retries": 0, **self.extra}
+            if self.api_base:
+                kwargs["api_base"] = self.api_base
+            if self._api_key:
+                kwargs["api_key"] = self._api_key
+            if self.temperature is not None:
+                kwargs["temperature"] = self.temperature
+            mt = max_tokens if max_tokens is not None else self.max_tokens
+            if mt is not None:
+                kwargs["max_tokens"] = mt
+            if self.seed is not None:
+                kwargs["seed"] = self.seed
+            rf = self._response_format(mode, schema, schema_name)
+            if rf is not None:
+                kwargs["response_format"] = rf
+            use_lp = want_logprobs and self._logprobs_ok
+            if use_lp:
+                kwargs["logprobs"] = True
+                kwargs["top_logprobs"] = logprobs
+            t0 = time.perf_counter()
+            try:
+                resp = self._invoke(kwargs, stop_event)
+            except LLMCancelled as e:
+                failed.append(self._failed_usage(purpose, time.perf_counter() - t0, str(e)))
+                raise LLMCancelled(str(e), failed) from None
+            except Exception as e:  # noqa: BLE001 - classified below
+                secs = time.perf_counter() - t0
+                msg = self.redact(f"{type(e).__name__}: {e}")[:600]
+                kind = classify(e)
+                text = str(e).lower()
+                # some servers answer an unsupported parameter with a 500 (llama.cpp's validation)
+                if rf is not None and "response_format" in text or use_lp and "logprobs" in text:
+                    kind = "format"
+                if kind == "format" and use_lp and (rf is None or "response_format" not in text):
+                    self._logprobs_ok = False  # the provider refuses logprobs: score from the text
+                    failed.append(self._failed_usage(purpose, secs, msg))
+                    continue
+                if kind == "format" and rf is not None and self._drop_mode(mode):
+                    failed.append(self._failed_usage(purpose, secs, msg))
+                    continue
+                if kind == "retry" and attempt < self.num_retries:
+                    wait = self._backoff(attempt, e)
+                    attempt += 1
+                    cancelled = stop_event.wait(wait) if stop_event is not None else (
+                        time.sleep(wait) or False)
+                    failed.append(self._failed_usage(purpose, secs + wait, msg))
+                    if cancelled:
+                        raise LLMCancelled("the run was stopped during a retry backoff",
+                                           failed) from None
+                    continue
+                failed.append(self._failed_usage(purpose, secs, msg))
+                what = f"after {attempt + 1} attempts" if kind == "retry" else "(not retryable)"
+                raise LLMError(f"{purpose} call to {self.model} failed {what}: {msg}",
+                               failed) from None
+            secs = time.perf_counter() - t0
+            return self._result(resp, purpose, secs, failed, mode, use_lp)
+
+    def _backoff(self, attempt: int, e: BaseException) -> float:
+        ra = _retry_after(e)
+        if ra is not None:
+            return min(self.max_backoff_s, ra)
+        base = min(self.max_backoff_s, self.backoff_s * (2 ** attempt))
+        return base * (0.5 + 0.5 * self._rng.random())
+
+    def _failed_usage(self, purpose: str, secs: float, msg: str) -> LLMUsage:
+        return LLMUsage(purpose, 0, 0, secs, real=True, model=self.model, ok=False, error=msg)
+
+    def _result(self, resp: Any, purpose: str, secs: float, failed: list[LLMUsage], mode: str,
+                use_lp: bool) -> CallResult:
+        import litellm
+
+        choice = resp.choices[0]
+        text = getattr(choice.message, "content", None) or ""
+        usage = getattr(resp, "usage", None)
+        pt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        ct = int(getattr(usage, "completion_tokens", 0) or 0)
+        try:
+            cost = float(litellm.completion_cost(completion_response=resp) or 0.0)
+        except Exception:  # noqa: BLE001 - unknown price: 0
+            cost = 0.0
+        lp = None
+        if use_lp:
+            content = getattr(getattr(choice, "logprobs", None), "content", None)
+            if content is None and isinstance(getattr(choice, "logprobs", None), dict):
+                content = choice.logprobs.get("content")
+            lp = list(content) if content else None
+        u = LLMUsage(purpose, pt, ct, secs, real=True, model=self.model, cost_usd=cost)
+        return CallResult(text, u, failed, lp, mode)

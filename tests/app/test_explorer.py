@@ -1,0 +1,73 @@
+"""Run explorer in three states, step selection, near-misses and replay."""
+
+from __future__ import annotations
+
+import pandas as pd
+from app_helpers import no_exception, open_page, texts
+
+from app import data, state
+from app.views import explorer
+
+
+def test_empty(empty_db, monkeypatch):
+    at = open_page("explorer", empty_db, monkeypatch)
+    no_exception(at)
+    assert "No runs recorded yet" in texts(at)
+
+
+def test_finished_run_explains_a_step(finished_db, monkeypatch):
+    at = open_page("explorer", finished_db, monkeypatch)
+    no_exception(at)
+    body = texts(at)
+    assert "gold" in body and ("right" in body or "wrong" in body)
+    assert "simulated" in body
+    sel = at.selectbox(key="ex_step")
+    svc = state._services_for(str(finished_db))
+    steps = data.steps(svc.store, data.latest_run_id(svc.store))
+    rejected = steps[(steps.decision == "rejected")].iloc[0]
+    at.selectbox(key="ex_step").set_value(f"{rejected.team_idx}:{rejected.step_idx}").run()
+    no_exception(at)
+    body = texts(at)
+    assert "Admission decision" in body and "REJECTED" in body
+    assert "Nearest keys already in the bank" in body
+    assert sel is not None
+
+
+def test_step_filters():
+    df = pd.DataFrame({"team_idx": [0, 1, 1], "action": ["search", "open", "search"],
+                       "decision": ["admitted", "rejected", "none"],
+                       "arg": ["Foo bar", "Baz", "qux"], "s": ["a", "b", "c"]})
+    assert len(explorer.filter_steps(df, [1], [], [], "")) == 2
+    assert len(explorer.filter_steps(df, [], ["search"], ["none"], "")) == 1
+    assert len(explorer.filter_steps(df, [], [], [], "foo")) == 1
+
+
+def test_other_tabs_render(finished_db, monkeypatch):
+    tabs = {":material/report: Near-misses": "Near-misses",
+            ":material/replay: Replay": "Steps done",
+            ":material/groups: Teams & answers": "Gold answer"}
+    for tab, expected in tabs.items():
+        at = open_page("explorer", finished_db, monkeypatch)
+        at.session_state["ex_tab"] = tab
+        at.run()
+        no_exception(at)
+        assert expected in texts(at), tab
+
+
+def test_replay_at_the_end_shows_every_step_and_steps_back(finished_db, monkeypatch):
+    at = open_page("explorer", finished_db, monkeypatch)
+    at.session_state["ex_tab"] = ":material/replay: Replay"
+    at.run()
+    done = next(m for m in at.metric if m.label == "Steps done").value
+    n, total = map(int, done.split(" / "))
+    assert n == total
+    at.button(key="ex_prev").click().run()
+    n2 = int(next(m for m in at.metric if m.label == "Steps done").value.split(" / ")[0])
+    assert n2 < n
+
+
+def test_run_in_progress(running_db, monkeypatch):
+    at = open_page("explorer", running_db, monkeypatch)
+    no_exception(at)
+    assert "running" in texts(at)
+    assert "No final answer yet" in texts(at)

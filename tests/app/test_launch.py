@@ -1,0 +1,82 @@
+"""Launch page: empty database (one-click demo), a finished run (form, queue), a run in progress."""
+
+from __future__ import annotations
+
+import functools
+
+from app_helpers import no_exception, open_page, texts
+
+from app import state
+from app.views import launch
+from lts_core import RunConfig
+
+
+def test_parse_seeds():
+    assert launch.parse_seeds("0") == [0]
+    assert launch.parse_seeds("3, 1,3") == [3, 1]
+    assert launch.parse_seeds("0-3") == [0, 1, 2, 3]
+    assert launch.parse_seeds("") == [0]
+
+
+def test_empty_db_leads_to_a_demo_run(tmp_path, monkeypatch):
+    empty_db = tmp_path / "fresh.duckdb"  # this test records a run: not the shared empty one
+    at = open_page("launch", empty_db, monkeypatch)
+    no_exception(at)
+    assert "Nothing recorded yet" in texts(at)
+    monkeypatch.setitem(launch.DEMO, "embedder", "hash")
+    at.button(key="demo").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Live run"  # the demo button switches to the live view
+    q = state._services_for(str(empty_db)).queue
+    assert [j.task_id for j in q.jobs()] == ["demo:01"]
+    q.cancel_all()
+    assert q.wait_idle(60)
+
+
+def test_form_queues_one_run_per_policy(tmp_path, monkeypatch):
+    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
+    db = tmp_path / "form.duckdb"
+    at = open_page("launch", db, monkeypatch)
+    no_exception(at)
+    assert len(at.selectbox(key="l_task").options) == 16
+    at.text_input(key="l_query").input("Garrick").run()
+    assert len(at.selectbox(key="l_task").options) == 1
+    at.multiselect(key="l_policy").select("none").run()
+    at.radio(key="l_exec").set_value("virtual").run()
+    assert at.button(key="l_go").label == "Queue 2 runs"
+    at.button(key="l_go").click().run()
+    no_exception(at)
+    svc = state._services_for(str(db))
+    assert svc.queue.wait_idle(60)
+    jobs = svc.queue.jobs()[-2:]
+    assert [j.status for j in jobs] == ["finished", "finished"], [j.error for j in jobs]
+    assert len({j.batch_id for j in jobs}) == 1
+    at.run()
+    assert "finished" in texts(at) and "Nothing recorded yet" not in texts(at)
+
+
+def test_bad_seed_is_explained(finished_db, monkeypatch):
+    at = open_page("launch", finished_db, monkeypatch)
+    at.text_input(key="l_seeds").input("5-1").run()
+    no_exception(at)
+    assert "Seeds:" in texts(at)
+
+
+def test_llm_backend_reads_keys_from_environment(finished_db, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-shown")
+    at = open_page("launch", finished_db, monkeypatch)
+    at.radio(key="l_backend").set_value("LLM (litellm)").run()
+    no_exception(at)
+    body = texts(at)
+    assert "sk-test-not-shown" not in body
+    if "not available in this build" not in body:
+        assert "OPENAI_API_KEY" in body
+        assert not [t for t in at.text_input if "key" in (t.label or "").lower()]
+
+
+def test_run_in_progress_shows_in_queue_and_cancels(running_db, monkeypatch):
+    at = open_page("launch", running_db, monkeypatch)
+    no_exception(at)
+    assert "running" in texts(at)
+    cancel = [b for b in at.button if b.key and b.key.startswith("q_cancel_") and b.key != "q_cancel_all"]
+    assert cancel

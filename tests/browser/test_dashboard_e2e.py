@@ -1,0 +1,180 @@
+"""End to end: a real Streamlit server driven by Debian's chromium through Playwright.
+
+Starts the app on a free port with its own database, launches the demo run from the Launch page,
+watches the swimlanes grow on the Live page, queues a comparison batch, explains a step in the
+explorer, replays the run, inspects a node of the reuse graph, and opens Compare and Training.
+A screenshot of each page goes to $LTS_SCREENSHOTS (default tests/browser/screenshots/).
+Skipped (not failed) when chromium or playwright is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("LTS_SCREENSHOTS") or Path(__file__).parent / "screenshots")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+WIDTH, HEIGHT = 1440, 900
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/install_test_deps.sh installs it)")
+    pytest.importorskip("playwright.sync_api")
+    port = _free_port()
+    env = {**os.environ, "LTS_DB": str(tmp_path_factory.mktemp("e2e") / "lts.duckdb"),
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the dashboard did not start within 60 s")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        pg.set_default_timeout(60_000)
+        pg.goto(server)
+        yield pg
+        browser.close()
+
+
+def shot(pg, name: str) -> Path:
+    """Screenshot the whole page: grow the viewport to the main area's height first."""
+    time.sleep(1.2)  # let plotly finish its transitions
+    h = pg.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                    " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    pg.set_viewport_size({"width": WIDTH, "height": int(min(max(h, HEIGHT), 5000))})
+    time.sleep(1.0)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    return path
+
+
+def goto(pg, title: str) -> None:
+    pg.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    pg.get_by_role("heading", name=title, level=1).wait_for()
+
+
+def n_bars(pg) -> int:
+    return pg.locator(".js-plotly-plot").first.locator(".barlayer .point").count()
+
+
+def choose(pg, label: str, option: str | re.Pattern) -> None:
+    pg.get_by_role("combobox", name=label, exact=True).click()
+    pg.get_by_role("option", name=option).first.click()
+
+
+def test_dashboard_end_to_end(page):
+    pg = page
+    # 1. empty database: the first screen leads straight to a demo run
+    pg.get_by_role("button", name="Run the demo").wait_for()
+    shot(pg, "1-launch-empty")
+    pg.get_by_role("button", name="Run the demo").click()
+
+    # 2. live page: swimlanes grow while the run runs
+    pg.get_by_role("heading", name="Live run", level=1).wait_for()
+    pg.locator(".js-plotly-plot .barlayer .point").first.wait_for(timeout=120_000)
+    first = n_bars(pg)
+    end = time.monotonic() + 90
+    while n_bars(pg) <= first and time.monotonic() < end:
+        time.sleep(0.5)
+    assert n_bars(pg) > first, "the swimlanes did not grow"
+    shot(pg, "2-live-running")
+    pg.get_by_text("right —").or_(pg.get_by_text("wrong —")).first.wait_for(timeout=120_000)
+    assert pg.get_by_text("simulated").first.is_visible()
+    shot(pg, "3-live-finished")
+
+    # 3. queue a small comparison batch (three policies, virtual executor)
+    goto(pg, "Launch")
+    pg.get_by_role("button", name="Start run").wait_for()
+    pg.get_by_text("virtual", exact=True).click()
+    ms = pg.get_by_test_id("stMultiSelect").locator("input")
+    for name in ("none", "all"):
+        ms.click()
+        pg.get_by_role("option", name=name, exact=True).click()
+        time.sleep(0.5)
+    pg.keyboard.press("Escape")
+    pg.get_by_role("button", name="Queue 3 runs").click()
+    end = time.monotonic() + 120
+    while pg.get_by_text(re.compile(r"^finished$")).count() < 4 and time.monotonic() < end:
+        time.sleep(0.5)
+    assert pg.get_by_text(re.compile(r"^finished$")).count() >= 4
+    shot(pg, "4-launch-queue")
+
+    # 4. explorer: explain a step, then replay
+    goto(pg, "Run explorer")
+    pg.get_by_text("Select a row to explain it").wait_for()
+    choose(pg, "Step", re.compile(r"· search"))
+    pg.get_by_text("Admission decision").wait_for()
+    pg.get_by_text("Nearest keys already in the bank").or_(
+        pg.get_by_text("The bank was empty")).first.wait_for()
+    shot(pg, "5-explorer-step")
+    pg.get_by_role("tab", name=re.compile("Near-misses")).click()
+    pg.get_by_text("Near-misses").nth(1).wait_for()
+    pg.get_by_role("tab", name=re.compile("Replay")).click()
+    pg.get_by_text("Steps done").wait_for()
+    pg.locator(".js-plotly-plot").first.wait_for()
+    shot(pg, "6-explorer-replay")
+
+    # 5. reuse graph: inspect an entry node
+    goto(pg, "Memory reuse")
+    pg.locator(".js-plotly-plot").first.wait_for()
+    choose(pg, "Node", re.compile(r"^Entry #"))
+    pg.get_by_text(re.compile(r"written by T\d")).wait_for()
+    shot(pg, "7-reuse-graph")
+
+    # 6. compare the batch, and the training page
+    goto(pg, "Compare")
+    pg.locator(".js-plotly-plot").nth(4).wait_for()
+    shot(pg, "8-compare")
+    goto(pg, "Training")
+    pg.get_by_text("Start a short training").wait_for()
+    shot(pg, "9-training")
+    assert len(list(SHOTS.glob("*.png"))) >= 9
