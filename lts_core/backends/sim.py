@@ -355,7 +355,9 @@ class SimAgent:
 
     def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]:
         k = action.kind
-        if k == "plan":
+        if not output.ok:
+            s = f"Tried to {k} '{action.arg[:60]}' but it failed: {output.error or 'error'}."
+        elif k == "plan":
             s = summary_plan(self.task)
         elif k == "search":
             s = summary_search(action.arg, output.payload.get("hits", []))
