@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -264,5 +264,4 @@ __all__ = [
     "TrainDecisionRecord",
     "TrainEpochRecord",
     "TABLES",
-    "field",
 ]
