@@ -32,7 +32,7 @@ from .backends import BackendContext, make_backend
 from .config import Settings
 from .embeddings import get_embedder
 from .memory import MemoryBank
-from .policies import AdmissionContext, make_policy
+from .policies import AdmissionContext, AdmissionPolicy, make_policy
 from .records import AdmissionRecord, LLMCallRecord, RunRecord
 from .scoring import exact_match, f1_score
 from .search import SearchIndex
@@ -94,12 +94,14 @@ def derive_seed(*parts: object) -> int:
 
 class Run:
     def __init__(self, engine: Engine, task: Task, suite: Suite, config: RunConfig, *,
-                 batch_id: str = "", index: SearchIndex | None = None) -> None:
+                 batch_id: str = "", index: SearchIndex | None = None,
+                 policy: AdmissionPolicy | None = None) -> None:
         config.validate()
         self.engine, self.task, self.config = engine, task, config
         self.store = engine.store
         self.run_id = uuid.uuid4().hex[:12]
-        self.policy = make_policy(config.policy, **config.policy_options)
+        # a ready policy object (the trainer's live controller) replaces the configured one
+        self.policy = policy or make_policy(config.policy, **config.policy_options)
         self.backend = make_backend(config.backend, **config.backend_options)
         bind = getattr(self.policy, "bind_backend", None)
         if bind is not None:  # e.g. llm-judge borrows the LLM back-end's model when given none
@@ -294,7 +296,7 @@ class Run:
             decisions=len(self.admissions), admitted=sum(a.admitted for a in self.admissions),
             entries=len(self.bank), reads=len(reads), cross_reads=sum(r.cross_team for r in reads),
             entries_read=len({r.entry_id for r in reads}), level=self.task.level,
-            llm_calls=self.n_llm_calls,
+            llm_calls=self.n_llm_calls, decide_ms=sum(a.decide_ms for a in self.admissions),
         )
 
 
@@ -311,6 +313,7 @@ class RunSummary:
     entries_read: int
     level: str = ""
     llm_calls: int = 0
+    decide_ms: float = 0.0  # real time the admission policy spent deciding, summed over the run
 
 
 class RunHandle:
@@ -359,9 +362,9 @@ class Engine:
             return self._indexes[key]
 
     def prepare_run(self, task: Task, suite: str | Suite, config: RunConfig, *,
-                    batch_id: str = "") -> Run:
+                    batch_id: str = "", policy: AdmissionPolicy | None = None) -> Run:
         s = self.suite(suite) if isinstance(suite, str) else suite
-        return Run(self, task, s, config, batch_id=batch_id)
+        return Run(self, task, s, config, batch_id=batch_id, policy=policy)
 
     def execute(self, run: Run) -> RunSummary:
         """Run to the end on the configured executor; Ctrl-C marks the run interrupted."""
@@ -382,8 +385,8 @@ class Engine:
         return run.summary()
 
     def run_task(self, task: Task, suite: str | Suite, config: RunConfig, *,
-                 batch_id: str = "") -> RunSummary:
-        return self.execute(self.prepare_run(task, suite, config, batch_id=batch_id))
+                 batch_id: str = "", policy: AdmissionPolicy | None = None) -> RunSummary:
+        return self.execute(self.prepare_run(task, suite, config, batch_id=batch_id, policy=policy))
 
     def start(self, task: Task, suite: str | Suite, config: RunConfig, *,
               batch_id: str = "") -> RunHandle:

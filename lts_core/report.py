@@ -60,6 +60,8 @@ def format_table(rows: list[dict[str, object]], columns: Sequence[str] = COLUMNS
     """Fixed-width text (or Markdown) table; a column with a ``_std`` twin prints as mean±std."""
     def cell(row: dict[str, object], c: str) -> str:
         v = row.get(c, "")
+        if isinstance(v, float) and v != v:  # NaN: the figure does not apply (no entries, ...)
+            return "–"
         if isinstance(v, float):
             fmt = ".4f" if c == "cost_usd" else ".1f"  # dollars per run are small
             s = f"{v:{fmt}}"

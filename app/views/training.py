@@ -46,6 +46,11 @@ def _start_panel(svc) -> None:
                    "finished": ":material/check_circle: finished",
                    "failed": ":material/error: failed"}[job.status]
             st.caption(f"Last training started here: {msg}" + (f" — {job.error}" if job.error else ""))
+            ckpt = getattr(job.result, "checkpoint", None)
+            if job.status == "finished" and ckpt:
+                st.caption(f"Checkpoint `{ckpt}` (weights {job.result.weights_sha}). Launch runs with "
+                           f"it: policy `learned`, policy options "
+                           f"`{{\"checkpoint\": \"{ckpt}\"}}`.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
         epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")

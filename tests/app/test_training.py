@@ -27,3 +27,24 @@ def test_curves(finished_db, monkeypatch):
 def test_run_in_progress(running_db, monkeypatch):
     at = open_page("training", running_db, monkeypatch)
     no_exception(at)
+
+
+def test_start_button_trains_and_records_curves(tmp_path, monkeypatch):
+    """The start button runs the real trainer in a background thread; its epochs reach the page."""
+    db = tmp_path / "train.duckdb"
+    at = open_page("training", db, monkeypatch)
+    no_exception(at)
+    at.number_input(key="tr_epochs").set_value(1)
+    at.number_input(key="tr_tasks").set_value(1)
+    at.number_input(key="tr_k").set_value(2)
+    at.button(key="tr_go").click().run()
+    no_exception(at)
+    job = at.session_state["tr_job"]
+    job.thread.join(240)
+    assert job.status == "finished", job.error
+    assert job.result.checkpoint.is_file()
+    at.run()
+    no_exception(at)
+    body = texts(at)
+    assert "finished" in body and str(job.result.checkpoint) in body
+    assert at.get("plotly_chart")  # the new training's curves

@@ -1,0 +1,260 @@
+"""``lts bench``: policies x a suite x K x seeds, and the figures that compare them.
+
+Every run is an ordinary recorded run (batch id ``bench-<id>``). Figures per (policy, K) are
+computed per seed over the tasks, then given as mean ± std over seeds:
+
+- EM and F1 (overall and per task level), mean runtime per task, modelled tokens per task;
+- runtime reduction against ``none`` at the same K and seed, both from the means
+  (1 - mean_policy / mean_none) and per task (mean over tasks of 1 - rt_policy / rt_none);
+- admission rate, share of stored entries ever read, cross-team share of reads, entries per task;
+- the controller's share of the engine's wall-clock (decision time / run wall time).
+
+The oracle bound is computed from the ``none`` runs: each team's finish time less the modelled
+latency of every web call (search query or page read) that some team had already issued earlier
+(the same call served free), plus the aggregation time. ``of_oracle`` = (none - policy) / (none -
+oracle): the share of the oracle's saving a policy reaches.
+
+Thread-safety: one bench per engine at a time (runs are sequential).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .engine import Engine, RunConfig, RunSummary
+
+WEB_ACTIONS = ("search", "open")
+
+
+@dataclass
+class BenchConfig:
+    suite: str = "hotpotqa-dev"
+    policies: list[str] = field(default_factory=lambda: ["none", "all", "dedup", "learned"])
+    ks: list[int] = field(default_factory=lambda: [2, 3, 5, 10])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    limit: int = 0
+    backend: str = "sim"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    executor: str = "virtual"
+    embedder: str = "minilm"
+
+    def validate(self) -> None:
+        if "none" not in self.policies:
+            raise ValueError("bench needs the 'none' policy: reductions and the oracle are against it")
+        if not self.seeds or not self.ks:
+            raise ValueError("bench needs at least one seed and one K")
+
+
+@dataclass
+class BenchResult:
+    batch_id: str
+    runs: pd.DataFrame  # one row per run
+    summary: pd.DataFrame  # one row per (policy, K): mean and _std columns
+    levels: pd.DataFrame  # EM per (policy, K, level)
+    wall_s: float
+
+
+def run_bench(engine: Engine, cfg: BenchConfig,
+              progress: Callable[[int, int], None] | None = None) -> BenchResult:
+    cfg.validate()
+    suite = engine.suite(cfg.suite)
+    tasks = suite.tasks[: cfg.limit] if cfg.limit else suite.tasks
+    batch = "bench-" + uuid.uuid4().hex[:8]
+    jobs = [(k, p, s, t) for k in cfg.ks for p in cfg.policies for s in cfg.seeds for t in tasks]
+    rows, t0 = [], time.time()
+    for i, (k, policy, seed, task) in enumerate(jobs):
+        rc = RunConfig(teams=k, policy=policy, policy_options=dict(cfg.policy_options.get(policy, {})),
+                       backend=cfg.backend, backend_options=dict(cfg.backend_options),
+                       executor=cfg.executor, seed=seed, embedder=cfg.embedder)
+        rows.append(_row(engine.run_task(task, suite, rc, batch_id=batch), k))
+        if progress:
+            progress(i + 1, len(jobs))
+    engine.store.flush()
+    runs = pd.DataFrame(rows)
+    runs = runs.merge(oracle_runtimes(engine, batch), on="run_id", how="left")
+    summary, levels = summarize_bench(runs)
+    return BenchResult(batch, runs, summary, levels, time.time() - t0)
+
+
+def _row(s: RunSummary, k: int) -> dict[str, Any]:
+    r = s.record
+    return {"run_id": r.run_id, "policy": r.policy, "K": k, "seed": r.seed, "task_id": r.task_id,
+            "level": s.level or "-", "status": r.status, "em": float(r.em or 0.0),
+            "f1": float(r.f1 or 0.0), "runtime_s": float(r.runtime_s or 0.0),
+            "wall_s": float(r.wall_s or 0.0), "decisions": s.decisions, "admitted": s.admitted,
+            "entries": s.entries, "entries_read": s.entries_read, "reads": s.reads,
+            "cross_reads": s.cross_reads, "tokens": r.prompt_tokens + r.completion_tokens,
+            "decide_ms": s.decide_ms}
+
+
+def oracle_runtimes(engine: Engine, batch: str) -> pd.DataFrame:
+    """Per ``none`` run of ``batch``: the runtime with every repeated web call served free."""
+    steps = engine.store.query(
+        "SELECT s.run_id, s.team_idx, s.action, s.arg, s.t_start, s.tool_s FROM steps s "
+        "JOIN runs r USING (run_id) WHERE r.batch_id = ? AND r.policy = 'none' "
+        "ORDER BY s.run_id, s.t_start, s.team_idx", [batch])
+    teams = engine.store.query(
+        "SELECT t.run_id, t.team_idx, t.t_end, r.runtime_s FROM teams t JOIN runs r USING (run_id) "
+        "WHERE r.batch_id = ? AND r.policy = 'none'", [batch])
+    out = []
+    for rid, tm in teams.groupby("run_id"):
+        st = steps[steps.run_id == rid]
+        seen: set[tuple[str, str]] = set()
+        saved = {int(t): 0.0 for t in tm.team_idx}
+        for s in st.itertuples():
+            if s.action not in WEB_ACTIONS:
+                continue
+            key = (s.action, s.arg.strip().lower())
+            if key in seen:
+                saved[int(s.team_idx)] += float(s.tool_s)
+            seen.add(key)
+        ends = [float(t.t_end or 0.0) for t in tm.itertuples()]
+        agg = float(tm.runtime_s.iloc[0] or 0.0) - max(ends)  # the aggregator's time after the teams
+        oracle = max(float(t.t_end or 0.0) - saved[int(t.team_idx)] for t in tm.itertuples()) + agg
+        out.append({"run_id": rid, "oracle_s": oracle})
+    return pd.DataFrame(out, columns=["run_id", "oracle_s"])
+
+
+def _mean(xs) -> float:
+    xs = list(xs)
+    return statistics.fmean(xs) if xs else float("nan")
+
+
+def summarize_bench(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary per policy and K, EM/F1 per policy, K and level); mean and std over seeds."""
+    base = runs[runs.policy == "none"].set_index(["K", "seed", "task_id"])
+    per_seed, per_level = [], []
+    for (policy, k, seed), g in runs.groupby(["policy", "K", "seed"]):
+        b = base.loc[(k, seed)] if (k, seed) in base.index.droplevel(2) else None
+        rt_none = b.runtime_s.reindex(g.task_id).to_numpy() if b is not None else None
+        dec, ent, reads = g.decisions.sum(), g.entries.sum(), g.reads.sum()
+        fig = {"policy": policy, "K": k, "seed": seed, "tasks": len(g),
+               "EM": 100 * g.em.mean(), "F1": 100 * g.f1.mean(), "runtime_s": g.runtime_s.mean(),
+               "admit_%": 100 * g.admitted.sum() / dec if dec else float("nan"),
+               "read_%": 100 * g.entries_read.sum() / ent if ent else float("nan"),
+               "cross_%": 100 * g.cross_reads.sum() / reads if reads else float("nan"),
+               "entries": g.entries.mean(), "tokens": g.tokens.mean(),
+               "ctrl_%": 100 * g.decide_ms.sum() / 1000 / g.wall_s.sum() if g.wall_s.sum() else 0.0}
+        if rt_none is not None:
+            none_mean, oracle_mean = rt_none.mean(), b.oracle_s.reindex(g.task_id).mean()
+            fig["red_means_%"] = 100 * (1 - g.runtime_s.mean() / none_mean)
+            fig["red_per_task_%"] = 100 * _mean(1 - g.runtime_s.to_numpy() / rt_none)
+            fig["oracle_s"] = oracle_mean
+            gap = none_mean - oracle_mean
+            fig["of_oracle_%"] = 100 * (none_mean - g.runtime_s.mean()) / gap if gap > 0 else float("nan")
+        per_seed.append(fig)
+        for level, gl in g.groupby("level"):
+            per_level.append({"policy": policy, "K": k, "seed": seed, "level": level,
+                              "tasks": len(gl), "EM": 100 * gl.em.mean(), "F1": 100 * gl.f1.mean()})
+    return _over_seeds(pd.DataFrame(per_seed), ["policy", "K"]), \
+        _over_seeds(pd.DataFrame(per_level), ["policy", "K", "level"])
+
+
+def _over_seeds(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    cols = [c for c in df.columns if c not in keys + ["seed", "tasks"]]
+    g = df.groupby(keys, sort=False)
+    mean = g[cols].mean()
+    std = g[cols].std(ddof=0).add_suffix("_std")
+    n = g.seed.nunique().rename("seeds")
+    tasks = g.tasks.first()
+    return pd.concat([n, tasks, mean, std], axis=1).reset_index()
+
+
+ORDER = ["none", "all", "dedup", "llm-judge", "learned"]
+
+
+def sort_policies(df: pd.DataFrame) -> pd.DataFrame:
+    rank = {p: i for i, p in enumerate(ORDER)}
+    return df.assign(_r=df.policy.map(lambda p: rank.get(p, 99))).sort_values(["K", "_r"]).drop(columns="_r")
+
+
+def write_outputs(res: BenchResult, out: Path, title: str) -> list[Path]:
+    """CSV of runs and summary, a Markdown report and PNG plots under ``out``."""
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "runs.csv", out / "summary.csv", out / "levels.csv", out / "report.md"]
+    res.runs.to_csv(paths[0], index=False)
+    summary = sort_policies(res.summary)
+    summary.to_csv(paths[1], index=False)
+    sort_policies(res.levels).to_csv(paths[2], index=False)
+    paths[3].write_text(f"{title}\n\n{markdown_tables(res)}\n")
+    paths += plot(summary, out)
+    return paths
+
+
+MAIN_COLUMNS = ["policy", "K", "EM", "F1", "runtime_s", "red_means_%", "red_per_task_%",
+                "of_oracle_%", "admit_%", "read_%", "cross_%", "entries", "tokens", "ctrl_%"]
+
+
+def markdown_tables(res: BenchResult, markdown: bool = True) -> str:
+    from .report import format_table
+
+    s = sort_policies(res.summary)
+    rows = [{**r, "K": str(r["K"])} for r in s.to_dict("records")]
+    main = format_table(rows, MAIN_COLUMNS, markdown=markdown)
+    oracle = s[s.policy == "none"][["K", "oracle_s", "oracle_s_std", "runtime_s"]]
+    orow = [{"K": str(r.K), "none_runtime_s": r.runtime_s, "oracle_s": r.oracle_s,
+             "oracle_s_std": r.oracle_s_std, "seeds": int(s.seeds.max()),
+             "oracle_red_%": 100 * (1 - r.oracle_s / r.runtime_s)} for r in oracle.itertuples()]
+    lv = sort_policies(res.levels)
+    lrows = [{"policy": r["policy"], "K": str(r["K"]), "level": r["level"], "tasks": str(int(r["tasks"])),
+              "EM": r["EM"], "EM_std": r["EM_std"], "F1": r["F1"], "F1_std": r["F1_std"],
+              "seeds": r["seeds"]} for r in lv.to_dict("records")]
+    return (main + "\n\nOracle bound (every repeated web call served free), from the `none` runs:\n\n"
+            + format_table(orow, ["K", "none_runtime_s", "oracle_s", "oracle_red_%"], markdown=markdown)
+            + "\n\nAccuracy per task level:\n\n"
+            + format_table(lrows, ["policy", "K", "level", "tasks", "EM", "F1"], markdown=markdown))
+
+
+def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
+    """accuracy_vs_runtime.png and runtime_vs_k.png (matplotlib, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    markers = "osD^vP*X"
+    for i, (policy, g) in enumerate(summary.groupby("policy", sort=False)):
+        ax.errorbar(g.runtime_s, g.EM, xerr=g.runtime_s_std, yerr=g.EM_std, fmt=markers[i % 8],
+                    label=policy, capsize=3)
+        for r in g.itertuples():
+            ax.annotate(f"K={r.K}", (r.runtime_s, r.EM), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7)
+    ax.set_xlabel("mean runtime per task (s, modelled)")
+    ax.set_ylabel("EM (%)")
+    ax.set_title("Accuracy against runtime (mean ± std over seeds)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out / "accuracy_vs_runtime.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (policy, g) in enumerate(summary.groupby("policy", sort=False)):
+        g = g.sort_values("K")
+        ax.errorbar(g.K, g.runtime_s, yerr=g.runtime_s_std, marker=markers[i % 8], label=policy,
+                    capsize=3)
+    none = summary[summary.policy == "none"].sort_values("K")
+    if "oracle_s" in none:
+        ax.plot(none.K, none.oracle_s, "k--", label="oracle bound")
+    ax.set_xlabel("teams K")
+    ax.set_ylabel("mean runtime per task (s, modelled)")
+    ax.set_title("Runtime against the number of teams")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out / "runtime_vs_k.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    return paths
