@@ -46,6 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beta", type=floats, default=[0.0, 0.5, 1.0])
     ap.add_argument("--lambda-sparse", type=floats, default=[0.1, 0.3])
+    ap.add_argument("--lr", type=floats, default=[3e-3])
     ap.add_argument("--train-tasks", type=int, default=40)
     ap.add_argument("--val-offset", type=int, default=60)
     ap.add_argument("--val-tasks", type=int, default=40)
@@ -62,20 +63,20 @@ def main() -> None:
     seeds = [int(s) for s in args.val_seeds.split(",")]
     print(f"SIMULATED | train on hotpotqa-train[:{args.train_tasks}] x {args.epochs} epochs x G=5 | "
           f"validate on hotpotqa-train[{args.val_offset}:{args.val_offset + len(val)}] x seeds {seeds}")
-    print(f"{'point':<24} {'F1':>6} {'EM':>6} {'runtime':>8} {'admit%':>7} {'train_s':>8}")
+    print(f"{'point':<32} {'F1':>6} {'EM':>6} {'runtime':>8} {'admit%':>7} {'train_s':>8}")
     for name in [b for b in args.baselines.split(",") if b]:
         m = evaluate(engine, name, {}, val, seeds)
-        print(f"{name:<24} {m['f1']:>6.1f} {m['em']:>6.1f} {m['runtime']:>8.1f} {m['admit']:>7.1f}", flush=True)
+        print(f"{name:<32} {m['f1']:>6.1f} {m['em']:>6.1f} {m['runtime']:>8.1f} {m['admit']:>7.1f}", flush=True)
     points = []
-    for beta, lam in itertools.product(args.beta, args.lambda_sparse):
+    for lr, beta, lam in itertools.product(args.lr, args.beta, args.lambda_sparse):
         credit = dataclasses.replace(CreditConfig(), beta=beta, lambda_sparse=lam)
-        cfg = TrainConfig(tasks=args.train_tasks, epochs=args.epochs, credit=credit)
+        cfg = TrainConfig(tasks=args.train_tasks, epochs=args.epochs, credit=credit, lr=lr)
         t0 = time.time()
-        res = train(engine, cfg, out=tmp / f"b{beta}-l{lam}.pt")
+        res = train(engine, cfg, out=tmp / f"lr{lr}-b{beta}-l{lam}.pt")
         m = evaluate(engine, "learned", {"checkpoint": str(res.checkpoint)}, val, seeds)
         m["train_s"] = time.time() - t0
-        points.append((f"beta={beta} lambda={lam}", m))
-        print(f"{points[-1][0]:<24} {m['f1']:>6.1f} {m['em']:>6.1f} {m['runtime']:>8.1f} "
+        points.append((f"lr={lr:g} beta={beta:g} lambda={lam:g}", m))
+        print(f"{points[-1][0]:<32} {m['f1']:>6.1f} {m['em']:>6.1f} {m['runtime']:>8.1f} "
               f"{m['admit']:>7.1f} {m['train_s']:>8.0f}", flush=True)
     best_f1 = max(m["f1"] for _, m in points)
     ok = [(n, m) for n, m in points if m["f1"] >= best_f1 - args.f1_slack]

@@ -201,6 +201,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------- train
+def _backend_options(args: argparse.Namespace) -> dict:
+    opts = json.loads(args.backend_options) if args.backend_options else {}
+    if args.api_base:
+        opts["api_base"] = args.api_base
+    return opts
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .controller import ControllerConfig
     from .credit import CreditConfig
@@ -215,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                             init_p_yes=args.init_p_yes)
     cfg = TrainConfig(suite=args.suite, tasks=args.tasks, epochs=args.epochs, episodes=args.episodes,
                       batch_tasks=args.batch_tasks, teams=args.teams, backend=args.backend,
+                      backend_options=_backend_options(args),
                       max_steps=args.max_steps, embedder=args.embedder, lr=args.lr,
                       weight_decay=args.weight_decay, grad_clip=args.grad_clip,
                       reward_metric=args.reward_metric, seed=args.seed, credit=credit,
@@ -256,9 +264,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     llm = "/" in args.backend
     if llm and "llm-judge" not in policies and not args.no_judge:
         policies.append("llm-judge")
-    backend_opts = json.loads(args.backend_options) if args.backend_options else {}
-    if args.api_base:
-        backend_opts["api_base"] = args.api_base
+    backend_opts = _backend_options(args)
     popts = json.loads(args.policy_options) if args.policy_options else {}
     cfg = BenchConfig(suite=args.suite, policies=policies, ks=args.teams, seeds=args.seeds,
                       limit=args.limit or 0, backend=args.backend, backend_options=backend_opts,
@@ -339,9 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--tasks", type=int, default=0, help="first N tasks (default all)")
     tr.add_argument("--epochs", type=int, default=4)
     tr.add_argument("--episodes", "-G", type=int, default=5, help="episodes per task (G)")
-    tr.add_argument("--batch-tasks", type=int, default=4, help="tasks per gradient step")
+    tr.add_argument("--batch-tasks", type=int, default=1, help="tasks per gradient step")
     tr.add_argument("--teams", "-k", type=int, default=3)
     tr.add_argument("--backend", default="sim", help="sim, or a litellm model string")
+    tr.add_argument("--backend-options", help="JSON object of back-end settings")
+    tr.add_argument("--api-base", help="API base URL for an LLM back-end")
     tr.add_argument("--max-steps", type=int, default=30)
     tr.add_argument("--embedder", default="minilm", help=argparse.SUPPRESS)
     tr.add_argument("--lr", type=float, default=3e-3)

@@ -109,8 +109,12 @@ class AdmissionController(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(cfg.width)
         self.head = nn.Linear(cfg.width, 2)  # logits [NO, YES]
-        with torch.no_grad():  # start near P(YES) = init_p_yes whatever the input
-            self.head.weight.mul_(0.1)
+        self.input_scale = math.sqrt(cfg.embed_dim)
+        with torch.no_grad():
+            # token types and CLS must not drown the content: the projected embeddings are ~unit
+            # scale (inputs are rescaled in forward), so these start small
+            self.types.weight.normal_(0.0, 0.1)
+            # the untrained controller admits with P(YES) near init_p_yes on average
             self.head.bias.zero_()
             self.head.bias[YES] = math.log(cfg.init_p_yes / (1.0 - cfg.init_p_yes))
 
@@ -118,10 +122,11 @@ class AdmissionController(nn.Module):
         """Logits (B, 2). A row's padding keys are masked and do not change its output."""
         bsz = b.query.shape[0]
         t = self.types.weight
+        k = self.input_scale  # unit-norm embeddings have ~1/sqrt(D) components: bring them to ~1
         cls = (self.cls + t[TOKEN_TYPES["cls"]]).expand(bsz, 1, -1)
-        q = (self.w_q(b.query) + t[TOKEN_TYPES["query"]]).unsqueeze(1)
-        m = self.w_m(b.keys) + t[TOKEN_TYPES["key"]]
-        uso = self.w_s(b.uso) + t[[TOKEN_TYPES["u"], TOKEN_TYPES["s"], TOKEN_TYPES["o"]]]
+        q = (self.w_q(b.query * k) + t[TOKEN_TYPES["query"]]).unsqueeze(1)
+        m = self.w_m(b.keys * k) + t[TOKEN_TYPES["key"]]
+        uso = self.w_s(b.uso * k) + t[[TOKEN_TYPES["u"], TOKEN_TYPES["s"], TOKEN_TYPES["o"]]]
         x = torch.cat([cls, q, m, uso], dim=1)
         present = torch.ones(bsz, 2, dtype=torch.bool)
         keep = torch.cat([present, b.key_mask, torch.ones(bsz, 3, dtype=torch.bool)], dim=1)

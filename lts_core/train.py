@@ -46,9 +46,10 @@ class TrainConfig:
     tasks: int = 0  # the first N tasks of the suite; 0 = all
     epochs: int = 4
     episodes: int = 5  # G, episodes per task per epoch
-    batch_tasks: int = 4  # tasks per gradient step
+    batch_tasks: int = 1  # tasks per gradient step (each brings its G episodes)
     teams: int = 3
     backend: str = "sim"
+    backend_options: dict[str, Any] = field(default_factory=dict)  # api_base, ... (never keys)
     max_steps: int = 30
     embedder: str = "minilm"
     lr: float = 3e-3
@@ -110,7 +111,8 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
 
     trace: list = []
     policy = LearnedPolicy(model=model, sample=True, temperature=cfg.credit.temperature, trace=trace)
-    rc = RunConfig(teams=cfg.teams, policy="learned", backend=cfg.backend, executor="virtual",
+    rc = RunConfig(teams=cfg.teams, policy="learned", backend=cfg.backend,
+                   backend_options=dict(cfg.backend_options), executor="virtual",
                    max_steps=cfg.max_steps, seed=seed, embedder=cfg.embedder,
                    policy_options={"sample": True, "temperature": cfg.credit.temperature})
     run = engine.prepare_run(task, cfg.suite, rc, batch_id=batch_id, policy=policy)
@@ -215,7 +217,10 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
 
 
 def _meta(cfg: TrainConfig, train_id: str, epoch: int, model: AdmissionController) -> dict:
-    return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite, "train_config": cfg.to_dict(),
+    from .engine import _redact
+
+    return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite,
+            "train_config": _redact(cfg.to_dict()),
             "weights_sha": weights_sha(model), "saved_at": time.time()}
 
 

@@ -47,8 +47,8 @@ def test_logits_shape_and_untrained_prior(model):
         p = model.p_yes(b)
     assert logits.shape == (4, 2)
     assert torch.all((p > 0) & (p < 1))
-    # the untrained controller starts near init_p_yes whatever the input
-    assert abs(float(p.mean()) - model.config.init_p_yes) < 0.1
+    # the untrained controller admits most steps, and its output depends on the input
+    assert 0.5 < float(p.mean()) < 0.95 and float(p.std()) > 0.01
 
 
 def test_padding_keys_do_not_change_a_decision(model):
@@ -87,6 +87,7 @@ def test_temperature_flattens(model):
 def test_checkpoint_roundtrip_decides_identically(tmp_path, model):
     rng = np.random.default_rng(5)
     xs = [decision(rng, n) for n in (0, 4, 60)]
+    model.eval()  # as the policy uses it (eval and train mode take different kernels)
     path = save_checkpoint(tmp_path / "c.pt", model, meta={"epoch": 3})
     loaded, blob = load_checkpoint(path)
     assert blob["meta"]["epoch"] == 3
