@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--api-base", help="API base URL for an LLM back-end")
     tr.add_argument("--max-steps", type=int, default=30)
     tr.add_argument("--embedder", default="minilm", help=argparse.SUPPRESS)
-    tr.add_argument("--lr", type=float, default=3e-3)
+    tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--weight-decay", type=float, default=0.01)
     tr.add_argument("--grad-clip", type=float, default=1.0)
     tr.add_argument("--temperature", type=float, default=1.2, help="sampling temperature")

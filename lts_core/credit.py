@@ -52,8 +52,8 @@ class Episode:
 @dataclass
 class CreditConfig:
     lambda_first: float = 1.0
-    beta: float = 0.5
-    lambda_sparse: float = 0.1
+    beta: float = 1.0
+    lambda_sparse: float = 0.3
     temperature: float = 1.2
     eps: float = 1e-6
     usage_bonus: bool = True

@@ -52,7 +52,7 @@ class TrainConfig:
     backend_options: dict[str, Any] = field(default_factory=dict)  # api_base, ... (never keys)
     max_steps: int = 30
     embedder: str = "minilm"
-    lr: float = 3e-3
+    lr: float = 1e-3
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     reward_metric: str = "f1"  # f1 | em: the score used for R_agg and R_first
@@ -205,7 +205,9 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
         rec = _epoch_record(train_id, epoch + 1, eps_all, losses, time.time() - te, cfg)
         engine.store.write(rec)
         records.append(rec)
-        save_checkpoint(path, model, optimizer=opt, meta=_meta(cfg, train_id, epoch + 1, model))
+        meta = _meta(cfg, train_id, epoch + 1, model)
+        save_checkpoint(path, model, optimizer=opt, meta=meta)
+        write_sidecar(path, meta, records)
         if on_epoch:
             on_epoch(rec)
         if stop_event is not None and stop_event.is_set():
@@ -222,6 +224,15 @@ def _meta(cfg: TrainConfig, train_id: str, epoch: int, model: AdmissionControlle
     return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite,
             "train_config": _redact(cfg.to_dict()),
             "weights_sha": weights_sha(model), "saved_at": time.time()}
+
+
+def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord]) -> Path:
+    """``<checkpoint>.json``: the config that produced the checkpoint and its per-epoch metrics."""
+    side = path.with_suffix(".json")
+    rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra_json"}
+            | {"extra": json.loads(r.extra_json)} for r in epochs]
+    side.write_text(json.dumps({**meta, "epochs": rows}, indent=2, default=str) + "\n")
+    return side
 
 
 def _epoch_record(train_id: str, epoch: int, eps: list[Episode], losses: list[float], wall: float,

@@ -3,6 +3,7 @@ determinism, resume, off-line episodes from recorded runs, and the CLI."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,12 +86,17 @@ def test_offline_episodes_from_recorded_runs(engine, demo_suite, tmp_path):
         train(engine, cfg(episodes_from_db=str(engine.store.path), source_filter="batch_id = 'x'"))
 
 
-def test_cli_train_prints_the_epochs(tmp_path):
-    out = tmp_path / "cli.pt"
-    p = subprocess.run([*lts_command(), "--db", str(tmp_path / "cli.duckdb"), "train", "--suite", "demo",
-                        "--tasks", "2", "--epochs", "1", "--episodes", "2", "--teams", "2",
-                        "--embedder", "hash", "--width", "32", "--heads", "2", "--out", str(out), "-q"],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
-    assert "SIMULATED" in p.stdout and "admit%" in p.stdout and str(out) in p.stdout
-    assert out.is_file()
+def test_cli_train_prints_the_epochs_and_reproduces_across_processes(tmp_path):
+    shas = []
+    for i in range(2):
+        out = tmp_path / f"cli{i}.pt"
+        p = subprocess.run([*lts_command(), "--db", str(tmp_path / f"cli{i}.duckdb"), "train",
+                            "--suite", "demo", "--tasks", "2", "--epochs", "1", "--episodes", "2",
+                            "--teams", "2", "--embedder", "hash", "--width", "32", "--heads", "2",
+                            "--out", str(out), "-q"],
+                           cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert "SIMULATED" in p.stdout and "admit%" in p.stdout and str(out) in p.stdout
+        assert out.is_file() and out.with_suffix(".json").is_file()  # checkpoint + its config
+        shas.append(re.search(r"weights sha (\w+)", p.stdout).group(1))
+    assert shas[0] == shas[1]  # a fresh process (new hash salt, new DB) trains the same weights

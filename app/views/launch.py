@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
@@ -103,6 +104,14 @@ def _form(svc) -> None:
     pols = available_policies()
     policies = st.multiselect("Admission policy (several = one run each)", pols, default=["dedup"],
                               key="l_policy")
+    ckpt = ""
+    if "learned" in policies:
+        ckpt = st.text_input("Controller checkpoint (learned)", "", key="l_ckpt",
+                             placeholder="empty = the shipped assets/controller/lts-controller.pt",
+                             help="A file written by `lts train` or the Training page.").strip()
+        if ckpt and not Path(ckpt).expanduser().is_file():
+            st.error(f"Controller checkpoint {ckpt} does not exist.")
+            return
     backend, options = _backend()
     c1, c2, c3 = st.columns(3)
     executor = c1.radio("Executor", ["threads", "virtual"], key="l_exec",
@@ -129,7 +138,9 @@ def _form(svc) -> None:
         batch = uuid.uuid4().hex[:8]
         try:
             for t, p, s in jobs:
-                cfg = RunConfig(teams=int(teams), policy=p, backend=backend, backend_options=options,
+                popts = {"checkpoint": str(Path(ckpt).expanduser())} if p == "learned" and ckpt else {}
+                cfg = RunConfig(teams=int(teams), policy=p, policy_options=popts, backend=backend,
+                                backend_options=options,
                                 executor=executor, stop=stop, max_steps=int(max_steps), seed=s,
                                 speed=float(speed))
                 svc.queue.submit(suite_name, t, cfg, batch_id=batch)

@@ -80,3 +80,22 @@ def test_run_in_progress_shows_in_queue_and_cancels(running_db, monkeypatch):
     assert "running" in texts(at)
     cancel = [b for b in at.button if b.key and b.key.startswith("q_cancel_") and b.key != "q_cancel_all"]
     assert cancel
+
+
+def test_learned_takes_a_checkpoint(tmp_path, monkeypatch):
+    """Choosing `learned` offers a checkpoint field; a missing file is named, the shipped one runs."""
+    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
+    db = tmp_path / "learned.duckdb"
+    at = open_page("launch", db, monkeypatch)
+    at.multiselect(key="l_policy").set_value(["learned"]).run()
+    at.text_input(key="l_ckpt").input(str(tmp_path / "nope.pt")).run()
+    no_exception(at)
+    assert "nope.pt does not exist" in texts(at)
+    at.text_input(key="l_ckpt").input("").run()
+    at.radio(key="l_exec").set_value("virtual").run()
+    at.button(key="l_go").click().run()
+    no_exception(at)
+    svc = state._services_for(str(db))
+    assert svc.queue.wait_idle(60)
+    job = svc.queue.jobs()[-1]
+    assert job.status == "finished", job.error
