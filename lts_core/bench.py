@@ -187,7 +187,7 @@ def write_outputs(res: BenchResult, out: Path, title: str) -> list[Path]:
     summary.to_csv(paths[1], index=False)
     sort_policies(res.levels).to_csv(paths[2], index=False)
     paths[3].write_text(f"{title}\n\n{markdown_tables(res)}\n")
-    paths += plot(summary, out)
+    paths += plot(summary, out, note=title.split("|")[0].strip())
     return paths
 
 
@@ -215,7 +215,7 @@ def markdown_tables(res: BenchResult, markdown: bool = True) -> str:
             + format_table(lrows, ["policy", "K", "level", "tasks", "EM", "F1"], markdown=markdown))
 
 
-def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
+def plot(summary: pd.DataFrame, out: Path, note: str = "") -> list[Path]:
     """accuracy_vs_runtime.png and runtime_vs_k.png (matplotlib, no display needed)."""
     import matplotlib
 
@@ -233,7 +233,7 @@ def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
                         fontsize=7)
     ax.set_xlabel("mean runtime per task (s, modelled)")
     ax.set_ylabel("EM (%)")
-    ax.set_title("Accuracy against runtime (mean ± std over seeds)")
+    ax.set_title(f"Accuracy against runtime (mean ± std over seeds)\n{note}", fontsize=10)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -250,7 +250,7 @@ def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
         ax.plot(none.K, none.oracle_s, "k--", label="oracle bound")
     ax.set_xlabel("teams K")
     ax.set_ylabel("mean runtime per task (s, modelled)")
-    ax.set_title("Runtime against the number of teams")
+    ax.set_title(f"Runtime against the number of teams\n{note}", fontsize=10)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -258,3 +258,20 @@ def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
+
+
+def combine(dirs: list[Path], out: Path, title: str) -> tuple[str, list[Path]]:
+    """Join the outputs of several ``lts bench`` runs (e.g. one per K, run in parallel) into one
+    report and one set of plots; rows are independent per (policy, K, seed), so nothing is recomputed."""
+    summary = pd.concat([pd.read_csv(d / "summary.csv") for d in dirs], ignore_index=True)
+    levels = pd.concat([pd.read_csv(d / "levels.csv") for d in dirs], ignore_index=True)
+    runs = pd.concat([pd.read_csv(d / "runs.csv") for d in dirs], ignore_index=True)
+    if summary.duplicated(["policy", "K"]).any():
+        raise ValueError("the benches to combine overlap in (policy, K)")
+    res = BenchResult("+".join(d.name for d in dirs), runs, summary, levels, 0.0)
+    text = markdown_tables(res)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "summary.csv", out / "report.md"]
+    sort_policies(summary).to_csv(paths[0], index=False)
+    paths[1].write_text(f"{title}\n\n{text}\n")
+    return text, paths + plot(sort_policies(summary), out, note=title.split("|")[0].strip())

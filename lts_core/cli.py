@@ -257,8 +257,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .bench import BenchConfig, markdown_tables, run_bench, write_outputs
+    from .bench import BenchConfig, combine, markdown_tables, run_bench, write_outputs
     from .engine import Engine
+
+    if args.combine:
+        dirs = [Path(d) for d in _csv(args.combine)]
+        missing = [str(d) for d in dirs if not (d / "summary.csv").is_file()]
+        if missing:
+            print(f"error: no summary.csv in {', '.join(missing)} (an `lts bench --out` folder)",
+                  file=sys.stderr)
+            return 2
+        title = (dirs[0] / "report.md").read_text().splitlines()[0] if (dirs[0] / "report.md").is_file() else ""
+        text, paths = combine(dirs, Path(args.out), title)
+        print(text + "\n\nWrote: " + ", ".join(str(p) for p in paths))
+        return 0
 
     policies = _csv(args.policies)
     llm = "/" in args.backend
@@ -396,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--embedder", default="minilm", help=argparse.SUPPRESS)
     b.add_argument("--out", default="bench-out", help="folder for CSV, report.md and plots")
     b.add_argument("--plain", action="store_true", help="fixed-width tables instead of Markdown")
+    b.add_argument("--combine", help="comma-separated --out folders of earlier benches: join their "
+                   "tables and plots into --out without running anything")
     b.add_argument("--quiet", "-q", action="store_true")
     b.set_defaults(fn=cmd_bench)
 

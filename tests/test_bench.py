@@ -76,3 +76,20 @@ def test_cli_bench(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "SIMULATED" in p.stdout and "| dedup | 2 |" in p.stdout
     assert (tmp_path / "o" / "summary.csv").is_file()
+
+
+def test_combine_joins_benches(engine, tmp_path):
+    dirs = []
+    for k in (2, 3):
+        cfg = BenchConfig(suite="demo", policies=["none", "dedup"], ks=[k], seeds=[0, 1], limit=2,
+                          embedder="hash")
+        d = tmp_path / f"k{k}"
+        write_outputs(run_bench(engine, cfg), d, f"SIMULATED | K={k}")
+        dirs.append(d)
+    from lts_core.bench import combine
+
+    text, paths = combine(dirs, tmp_path / "all", "SIMULATED | both")
+    assert "| dedup | 2 |" in text and "| dedup | 3 |" in text
+    assert (tmp_path / "all" / "runtime_vs_k.png").is_file()
+    with pytest.raises(ValueError, match="overlap"):
+        combine([dirs[0], dirs[0]], tmp_path / "dup", "x")
