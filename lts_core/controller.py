@@ -139,7 +139,13 @@ class AdmissionController(nn.Module):
     @torch.no_grad()
     def score(self, x: DecisionInput, temperature: float = 1.0) -> float:
         """P(YES) for one decision (inference; no gradient)."""
-        return float(self.p_yes(collate([x], self.config.max_keys), temperature)[0])
+        return self.scores(x, (temperature,))[0]
+
+    @torch.no_grad()
+    def scores(self, x: DecisionInput, temperatures: tuple[float, ...]) -> list[float]:
+        """P(YES) for one decision at each temperature, from one forward pass."""
+        logits = self(collate([x], self.config.max_keys))
+        return [float(torch.softmax(logits / t, dim=-1)[0, YES]) for t in temperatures]
 
 
 # ----------------------------------------------------------------------------------- checkpoints

@@ -180,8 +180,9 @@ def test_db_defaults_to_lts_db(tmp_path: Path, capsys: pytest.CaptureFixture, mo
 @pytest.mark.slow
 def test_ctrl_c_marks_the_run_interrupted_and_exits_130(tmp_path: Path) -> None:
     db = tmp_path / "int.duckdb"
+    # speed 2: the run lasts minutes, so a busy machine cannot finish it before the signal lands
     proc = start_lts_run(db, "--suite", "demo", "--limit", "1", "--policy", "all",
-                         "--executor", "threads", "--speed", "4", "-q")
+                         "--executor", "threads", "--speed", "2", "-q")
     try:
         wait_for_steps(proc, db, 2)
         t0 = time.monotonic()

@@ -81,9 +81,9 @@ class LearnedPolicy(AdmissionPolicy):
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         x = self.inputs(ctx)
-        p_eval = self.model.score(x)
+        p_eval, p_t = self.model.scores(x, (1.0, self.temperature))
         if self.sample:
-            p = self.model.score(x, self.temperature)
+            p = p_t
             admit = ctx.rng.random() < p
             reason = f"sampled at T={self.temperature}: P(YES)={p:.3f} -> {'YES' if admit else 'NO'}"
         else:
