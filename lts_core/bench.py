@@ -222,24 +222,16 @@ def plot(summary: pd.DataFrame, out: Path, note: str = "") -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    paths = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
     markers = "osD^vP*X"
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (policy, g) in enumerate(summary.groupby("policy", sort=False)):
         ax.errorbar(g.runtime_s, g.EM, xerr=g.runtime_s_std, yerr=g.EM_std, fmt=markers[i % 8],
                     label=policy, capsize=3)
         for r in g.itertuples():
             ax.annotate(f"K={r.K}", (r.runtime_s, r.EM), textcoords="offset points", xytext=(4, 4),
                         fontsize=7)
-    ax.set_xlabel("mean runtime per task (s, modelled)")
-    ax.set_ylabel("EM (%)")
-    ax.set_title(f"Accuracy against runtime (mean ± std over seeds)\n{note}", fontsize=10)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    paths.append(out / "accuracy_vs_runtime.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    first = _save(plt, fig, ax, out / "accuracy_vs_runtime.png", "mean runtime per task (s, modelled)",
+                  "EM (%)", f"Accuracy against runtime (mean ± std over seeds)\n{note}")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (policy, g) in enumerate(summary.groupby("policy", sort=False)):
         g = g.sort_values("K")
@@ -248,16 +240,21 @@ def plot(summary: pd.DataFrame, out: Path, note: str = "") -> list[Path]:
     none = summary[summary.policy == "none"].sort_values("K")
     if "oracle_s" in none:
         ax.plot(none.K, none.oracle_s, "k--", label="oracle bound")
-    ax.set_xlabel("teams K")
-    ax.set_ylabel("mean runtime per task (s, modelled)")
-    ax.set_title(f"Runtime against the number of teams\n{note}", fontsize=10)
+    second = _save(plt, fig, ax, out / "runtime_vs_k.png", "teams K",
+                   "mean runtime per task (s, modelled)", f"Runtime against the number of teams\n{note}")
+    return [first, second]
+
+
+def _save(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> Path:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    paths.append(out / "runtime_vs_k.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
-    return paths
+    return path
 
 
 def combine(dirs: list[Path], out: Path, title: str) -> tuple[str, list[Path]]:
