@@ -243,7 +243,8 @@ def _epoch_record(train_id: str, epoch: int, eps: list[Episode], losses: list[fl
              "decisions": len(decs), "r_agg": float(np.mean([e.r_agg for e in eps])) if eps else 0.0,
              "r_first": float(np.mean([e.r_first for e in eps])) if eps else 0.0,
              "mean_p_yes": float(np.mean([d.p_yes for d in decs])) if decs else 0.0,
-             "source": "db" if cfg.episodes_from_db else "engine"}
+             "source": "db" if cfg.episodes_from_db else "engine",
+             "backend": None if cfg.episodes_from_db else cfg.backend}
     return TrainEpochRecord(
         train_id, epoch, reward=float(np.mean([e.reward for e in eps])) if eps else 0.0,
         accuracy=float(np.mean([e.em for e in eps])) if eps else 0.0,

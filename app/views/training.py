@@ -26,7 +26,8 @@ def render() -> None:
     ep = data.train_epochs(svc.store, chosen)
     st.plotly_chart(training.curves_figure(ep), key="tr_curves")
     st.caption("Reward R = score of the aggregated answer + score of the first team to finish. "
-               "Usage = share of admitted entries some team later read.")
+               "Usage = share of admitted entries some team later read. Trainings on the `sim` "
+               "back-end (the default) play **SIMULATED** episodes.")
     dec = data.train_decisions_summary(svc.store, chosen)
     if not dec.empty:
         st.plotly_chart(training.pyes_figure(dec), key="tr_pyes")

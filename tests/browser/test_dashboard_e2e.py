@@ -136,16 +136,17 @@ def test_dashboard_end_to_end(page):
     pg.get_by_role("button", name="Start run").wait_for()
     pg.get_by_text("virtual", exact=True).click()
     ms = pg.get_by_test_id("stMultiSelect").locator("input")
-    for name in ("none", "all"):
+    for name in ("none", "all", "learned"):
         ms.click()
         pg.get_by_role("option", name=name, exact=True).click()
         time.sleep(0.5)
     pg.keyboard.press("Escape")
-    pg.get_by_role("button", name="Queue 3 runs").click()
-    end = time.monotonic() + 120
-    while pg.get_by_text(re.compile(r"^finished$")).count() < 4 and time.monotonic() < end:
+    pg.get_by_label("Controller checkpoint (learned)").first.wait_for()  # empty: the shipped one
+    pg.get_by_role("button", name="Queue 4 runs").click()
+    end = time.monotonic() + 180
+    while pg.get_by_text(re.compile(r"^finished$")).count() < 5 and time.monotonic() < end:
         time.sleep(0.5)
-    assert pg.get_by_text(re.compile(r"^finished$")).count() >= 4
+    assert pg.get_by_text(re.compile(r"^finished$")).count() >= 5
     shot(pg, "4-launch-queue")
 
     # 4. explorer: explain a step, then replay
@@ -177,4 +178,18 @@ def test_dashboard_end_to_end(page):
     goto(pg, "Training")
     pg.get_by_text("Start a short training").wait_for()
     shot(pg, "9-training")
-    assert len(list(SHOTS.glob("*.png"))) >= 9
+    # 7. a short real training from the page: 1 epoch, 1 task, K=2
+    for label, value in (("Epochs", "1"), ("Tasks", "1"), ("Teams (K)", "2")):
+        box = pg.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        time.sleep(0.5)
+    pg.get_by_role("button", name="Start training").click()
+    end = time.monotonic() + 240
+    while not pg.get_by_text(re.compile(r"Checkpoint .*\.pt")).count() and time.monotonic() < end:
+        time.sleep(2)
+        goto(pg, "Training")  # the page shows the job's state when it is drawn
+    pg.get_by_text(re.compile(r"Checkpoint .*\.pt")).wait_for()
+    pg.locator(".js-plotly-plot").first.wait_for()
+    shot(pg, "10-training-finished")
+    assert len(list(SHOTS.glob("*.png"))) >= 10
