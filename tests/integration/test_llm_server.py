@@ -145,6 +145,20 @@ def test_parallel_run_against_a_real_local_model(server, tmp_path):
         print(q("SELECT purpose, count(*) AS calls, sum(prompt_tokens) AS prompt, "
                 "sum(completion_tokens) AS completion, round(sum(latency_s), 1) AS seconds "
                 "FROM llm_calls WHERE run_id = ? GROUP BY 1 ORDER BY 1").to_string())
+
+        # the recorded real-model run is a training episode for the controller (off-line)
+        from lts_core.controller import ControllerConfig
+        from lts_core.credit import CreditConfig
+        from lts_core.train import TrainConfig, train
+
+        tcfg = TrainConfig(suite="demo", epochs=1, embedder="hash", episodes_from_db=str(store.path),
+                           source_filter="backend LIKE '%/%'", credit=CreditConfig(group_norm=False),
+                           controller=ControllerConfig(width=32, heads=2, ff=32, layers=1))
+        res = train(eng, tcfg, out=tmp_path / "from-llm.pt")
+        store.flush()
+        assert res.epochs[0].episodes == 1 and res.epochs[0].admission_rate == 1.0
+        n = store.scalar("SELECT count(*) FROM train_decisions WHERE train_id = ?", [res.train_id])
+        assert n == len(q("SELECT * FROM admissions WHERE run_id = ?")) > 0
     finally:
         store.close()
 
