@@ -424,12 +424,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _honour_ctrl_c() -> None:
+    """Ctrl-C raises KeyboardInterrupt even when the parent started us with SIGINT ignored (an
+    ignored disposition is inherited across exec, and Python then installs no handler)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .engine import ConfigError
     from .store import StoreError
     from .tasks import TaskFileError
 
     args = build_parser().parse_args(argv)
+    _honour_ctrl_c()
     try:
         return int(args.fn(args) or 0)
     except (TaskFileError, ConfigError, StoreError, ValueError) as e:

@@ -156,12 +156,12 @@ def lts_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "lts_core.cli"]
 
 
-def start_lts_run(db: Path, *args: str) -> subprocess.Popen:
-    """``lts run ARGS`` in a subprocess with its own database."""
+def start_lts_run(db: Path, *args: str, **popen: Any) -> subprocess.Popen:
+    """``lts run ARGS`` in a subprocess with its own database (``popen``: extra Popen options)."""
     # one OpenMP thread: MiniLM's one-text encodes are far slower with more on a busy small CPU
     env = {"OMP_NUM_THREADS": "1", **os.environ, "LTS_DB": str(db), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([*lts_command(), "run", *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def peek_count(db: Path, sql: str) -> int | None:
