@@ -34,6 +34,8 @@ class RecordedEpisodes:
 
         self.cfg = cfg
         path = Path(db_path)
+        if not path.is_file():
+            raise ValueError(f"--from-db: no database file {path}")
         own = store is not None and Path(store.path).resolve() == path.resolve()
         src = store if own else Store(path, read_only=True)
         try:
