@@ -18,11 +18,14 @@ reward of the whole batch (no division by a std), so only the grouping is taken 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from .controller import YES, AdmissionController, DecisionInput, collate
+if TYPE_CHECKING:  # torch is imported only where a loss is computed (the CLI starts without it)
+    import torch
+
+    from .controller import AdmissionController, DecisionInput
 
 
 @dataclass
@@ -85,6 +88,10 @@ def assign_credit(groups: list[list[Episode]], cfg: CreditConfig) -> None:
 def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: CreditConfig,
                 chunk: int = 512) -> tuple[torch.Tensor, dict[str, float]]:
     """Mean of -log pi(z|c) * A + lambda_sparse * pi(YES|c) over ``decisions`` (with gradient)."""
+    import torch
+
+    from .controller import YES, collate
+
     if not decisions:
         raise ValueError("no decisions to learn from")
     pg_terms, yes_terms = [], []
