@@ -28,6 +28,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	$(BIN)/python -m app.exposure --address $(HOST)
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) \
 	  --server.headless true --browser.gatherUsageStats false
 

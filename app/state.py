@@ -21,6 +21,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.exposure import SettingError, api_base_policy
 from lts_core import Engine, RunConfig, Store
 from lts_core.config import Settings
 
@@ -63,6 +64,7 @@ class RunQueue:
     # ------------------------------------------------------------------------- submit/cancel
     def submit(self, suite: str, task_id: str, config: RunConfig, batch_id: str = "") -> Job:
         config.validate()  # raise here, in the page, rather than later in the worker
+        allowed_api_bases(config)
         job = Job(suite, task_id, config, batch_id or uuid.uuid4().hex[:8], next(self._ids))
         with self._lock:
             self._jobs.append(job)
@@ -152,6 +154,16 @@ class RunQueue:
                 job.status, job.error = "failed", f"{type(handle.error).__name__}: {handle.error}"
             else:
                 job.status = "cancelled" if handle.run.cancelled else "finished"
+
+
+def allowed_api_bases(config: RunConfig) -> None:
+    """Raise ``SettingError`` when a run would send requests to an API base the settings forbid
+    (``app.exposure``: ``LTS_ALLOWED_API_BASES``, ``LTS_ALLOW_CUSTOM_API_BASE``)."""
+    policy = api_base_policy()
+    for what, opts in (("API base", config.backend_options), ("judge API base", config.policy_options)):
+        why = policy.problem(str((opts or {}).get("api_base") or ""))
+        if why:
+            raise SettingError(f"{what}: {why}")
 
 
 @dataclass

@@ -10,14 +10,19 @@ import streamlit as st
 
 from app import data, theme, ui
 from app.components import tables
+from app.safe import clip, md
+
+TEXT_LIMIT = 4000  # characters of u / s shown
+OUTPUT_LIMIT = 20_000  # characters of the raw output shown
 
 
 def step_label(team_idx: int, step_idx: int, action: str = "", arg: str = "") -> str:
+    """Plain text (select options); pass it through ``md`` before markdown shows it."""
     lab = f"T{int(team_idx)} · step {int(step_idx)}"
     if action:
-        lab += f" · {action}"
+        lab += f" · {clip(action, 40)}"
     if arg:
-        lab += f" “{str(arg)[:50]}”"
+        lab += f" “{clip(arg, 50)}”"
     return lab
 
 
@@ -30,7 +35,7 @@ def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str)
     adm = d["admission"]
     dec = theme.decision_of(adm["admitted"]) if adm else "none"
     st.markdown(f"<span style='color:{color};font-size:1.3rem'>■</span> "
-                f"**{step_label(team_idx, step_idx, d['action'], d['arg'])}** "
+                f"**{md(step_label(team_idx, step_idx, d['action'], d['arg']), None)}** "
                 f"<span class='lts-kv'>· {d['t_start']:.1f}–{d['t_end']:.1f} s · LLM "
                 f"{d['llm_s']:.1f} s · tool {d['tool_s']:.1f} s · "
                 f"{d['prompt_tokens'] + d['completion_tokens']:,} tokens</span>",
@@ -38,12 +43,14 @@ def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str)
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.markdown("**u** — the orchestrator's instruction")
-        st.info(d["u"] or "–", icon=":material/record_voice_over:")
+        st.info(md(d["u"], TEXT_LIMIT, lines=True) or "–", icon=":material/record_voice_over:")
         st.markdown("**s** — the summary (the memory key if admitted)")
         box = st.success if dec == "admitted" else st.warning if dec == "rejected" else st.info
-        box(d["s"] or "–", icon=":material/short_text:")
-        st.markdown(f"**o** — the raw output ({len(d['o'] or ''):,} characters)")
+        box(md(d["s"], TEXT_LIMIT, lines=True) or "–", icon=":material/short_text:")
         o = d["o"] or ""
+        st.markdown(f"**o** — the raw output ({len(o):,} characters"
+                    + (f", the first {OUTPUT_LIMIT:,} shown)" if len(o) > OUTPUT_LIMIT else ")"))
+        o = o[:OUTPUT_LIMIT]
         st.code(o, language=None, wrap_lines=True, height=260 if len(o) > 700 else "content")
     with right:
         _decision(run, d, adm, dec)
@@ -67,15 +74,16 @@ def _decision(run: dict, d: dict, adm: dict | None, dec: str) -> None:
                 unsafe_allow_html=True)
     c2.metric("Score", f"{adm['score']:.3f}", f"threshold {th:.2f}" if th is not None else None,
               delta_color="off", delta_arrow="off")
-    st.markdown(f":material/lightbulb: {adm['reason'] or 'no reason recorded'}  \n"
-                f"<span class='lts-kv'>policy {adm['policy']} · decided in "
+    st.markdown(f":material/lightbulb: {md(adm['reason'], 600) or 'no reason recorded'}  \n"
+                f"<span class='lts-kv'>policy {md(adm['policy'], 40)} · decided in "
                 f"{adm['decide_ms']:.2f} ms at {adm['t']:.1f} s · entry "
                 f"{'#' + str(d['entry_id']) if d['entry_id'] is not None else '–'}</span>",
                 unsafe_allow_html=True)
     feats = {k: v for k, v in (adm.get("features") or {}).items() if isinstance(v, int | float | str)}
     if feats:
         st.caption("features: " + " · ".join(
-            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in feats.items()))
+            f"{md(k, 40)} {v:.3f}" if isinstance(v, float) else f"{md(k, 40)} {md(v, 80)}"
+            for k, v in list(feats.items())[:20]))
 
 
 def _nearest(d: dict) -> None:
@@ -88,7 +96,7 @@ def _nearest(d: dict) -> None:
         tables.style_teams(pd.DataFrame({
             "entry": near.entry_id, "cosine": near.cosine,
             "by": ["T" + str(int(t)) if t == t else "" for t in near.team_idx],
-            "key": near.key}), ["by"]),
+            "key": near.key.str.slice(0, tables.KEY_CHARS)}), ["by"]),
         hide_index=True, key=f"near_{d['team_idx']}_{d['step_idx']}",
         column_config={"cosine": st.column_config.ProgressColumn("cosine", min_value=0.0,
                                                                  max_value=1.0, format="%.3f",
@@ -114,7 +122,8 @@ def _fate(d: dict, key: str) -> None:
         st.markdown("**Entries this step fetched from the bank**")
         st.dataframe(tables.style_teams(pd.DataFrame({
             "entry": fetched.entry_id, "from": ["T" + str(int(t)) for t in fetched.producer_team],
-            "step": fetched.producer_step, "key": fetched.key, "chars": fetched.chars}), ["from"]),
+            "step": fetched.producer_step, "key": fetched.key.str.slice(0, tables.KEY_CHARS),
+            "chars": fetched.chars}), ["from"]),
             hide_index=True, key=f"{key}_fetched",
             column_config={"key": st.column_config.TextColumn(width="large")})
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import data, theme
 from app.components import tables
+from app.safe import md
 from app.state import Services, services
 from lts_core import StoreError
 
@@ -21,7 +22,7 @@ def svc() -> Services:
     try:
         return services()
     except StoreError as e:
-        st.error(f"**The database cannot be opened.** {e}", icon=":material/database:")
+        st.error(f"**The database cannot be opened.** {md(e, 500)}", icon=":material/database:")
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -56,7 +57,7 @@ def sidebar_status() -> None:
             st.caption(f":material/progress_activity: {len(active)} run(s) queued or running")
         st.caption(f"{summ['runs']:,} run{'s' if summ['runs'] != 1 else ''} · "
                    f"{summ['steps']:,} steps recorded  \n"
-                   f"`{s.db_path}`")
+                   f"{md(s.db_path)}")
         if s.interrupted_on_open:
             st.caption(f":material/pause_circle: {s.interrupted_on_open} run(s) left running by a "
                        "stopped process were marked interrupted")
@@ -66,32 +67,36 @@ def sidebar_status() -> None:
 
 
 def status_badge(status: str) -> None:
-    st.badge(status, icon=theme.STATUS_ICONS.get(status), color=theme.STATUS_COLORS.get(status, "gray"))
+    st.badge(md(status, 40), icon=theme.STATUS_ICONS.get(status),
+             color=theme.STATUS_COLORS.get(status, "gray"))
 
 
 def sim_badge(simulated: bool, backend: str = "") -> None:
     if simulated:
         st.badge("simulated", icon=":material/science:", color="orange", help=theme.SIMULATED_NOTE)
     else:
-        st.badge(backend or "LLM", icon=":material/smart_toy:", color="blue")
+        st.badge(md(backend or "LLM", 80), icon=":material/smart_toy:", color="blue")
 
 
 def run_header(run: dict) -> None:
     """The run's question, badges, and its settings on one line."""
     cols = st.columns([6, 1.2, 1.2], vertical_alignment="center")
     with cols[0]:
-        st.markdown(f"<div class='lts-q'><b>{_esc(run['question'])}</b></div>", unsafe_allow_html=True)
+        st.markdown(f"<div class='lts-q'><b>{md(run['question'], 600)}</b></div>",
+                    unsafe_allow_html=True)
     with cols[1]:
         status_badge(run["status"])
     with cols[2]:
         sim_badge(bool(run["simulated"]), run["backend"])
     st.markdown(
-        f"<span class='lts-kv'>run <code>{run['run_id']}</code> · {run['suite']} / "
-        f"{run['task_id']} · policy <b>{run['policy']}</b> · K={run['teams']} · seed {run['seed']} "
-        f"· {run['executor']} executor · stop rule {run['stop']} · started "
-        f"{tables.fmt_time(run['created_at'])}</span>", unsafe_allow_html=True)
+        f"<span class='lts-kv'>run <code>{md(run['run_id'], 40)}</code> · {md(run['suite'], 80)} / "
+        f"{md(run['task_id'], 120)} · policy <b>{md(run['policy'], 40)}</b> · K={int(run['teams'])} "
+        f"· seed {int(run['seed'])} · {md(run['executor'], 40)} executor · stop rule "
+        f"{md(run['stop'], 40)} · started {tables.fmt_time(run['created_at'])}</span>",
+        unsafe_allow_html=True)
     if run.get("error") and run["status"] in ("failed", "interrupted"):
-        st.warning(str(run["error"]).splitlines()[0][:300], icon=":material/warning:")
+        first = (str(run["error"]).strip().splitlines() or [""])[0]
+        st.warning(md(first) or "no error message recorded", icon=":material/warning:")
 
 
 def result_line(run: dict) -> None:
@@ -100,14 +105,14 @@ def result_line(run: dict) -> None:
         if run["status"] == "running":
             st.caption("No final answer yet: the run is in progress.")
         else:
-            st.caption(f"No final answer ({run['status']}).")
+            st.caption(f"No final answer ({md(run['status'], 40)}).")
         return
     ok = (run.get("em") or 0) >= 1
     icon = ":material/check_circle:" if ok else ":material/cancel:"
     color = "green" if ok else "red"
     sim = " · simulated" if run["simulated"] else ""
     st.markdown(f":{color}[{icon} **{'right' if ok else 'wrong'}**] — answer "
-                f"**{_esc(run['answer'])}** · gold **{_esc(run['gold'])}** · EM {run['em']:.0f} · "
+                f"**{md(run['answer'], 200)}** · gold **{md(run['gold'], 200)}** · EM {run['em']:.0f} · "
                 f"F1 {run['f1']:.2f}{sim}")
 
 
@@ -144,8 +149,8 @@ def run_picker(db: data.DB, *, key: str) -> str | None:
     """A collapsible, filterable, paged run list; returns the chosen run id (newest by default)."""
     rid = current_run_id(db)
     run = data.get_run(db, rid)
-    label = (f"Run {rid} · {run['task_id']} · {run['policy']} · {run['status']}"
-             if run else "Choose a run")
+    label = (f"Run {md(rid, 40)} · {md(run['task_id'], 80)} · {md(run['policy'], 40)} · "
+             f"{md(run['status'], 40)}" if run else "Choose a run")
     with st.expander(f":material/list: {label} — change run", expanded=rid is None):
         c = st.columns([3, 2, 2, 2])
         search = c[0].text_input("Search", key=f"{key}_q", placeholder="run id, task id or question")
@@ -196,10 +201,6 @@ RUN_COLUMNS = {
     "seed": st.column_config.NumberColumn("seed", width="small"),
     "agents": st.column_config.TextColumn("agents", help=theme.SIMULATED_NOTE),
 }
-
-
-def _esc(s: object) -> str:
-    return str(s).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _all_or(v: object) -> str:

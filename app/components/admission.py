@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app import theme
+from app.safe import esc
 
 
 def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: str = "",
@@ -29,15 +30,15 @@ def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: s
                                   color="#FFFFFF" if dec == "admitted"
                                   else theme.DECISION_COLORS[dec])),
             customdata=list(zip(df.team_idx, df.step_idx, strict=True)),
-            hovertext=[f"<b>T{r.team_idx} #{r.step_idx}</b> {r.action} · score {r.score:.3f}<br>"
-                       f"{str(r.s)[:110]}" for r in df.itertuples(index=False)],
+            hovertext=[f"<b>T{r.team_idx} #{r.step_idx}</b> {esc(r.action, 40)} · score "
+                       f"{r.score:.3f}<br>{esc(r.s, 110)}" for r in df.itertuples(index=False)],
             hoverinfo="text",
         ))
     shapes, notes = [], []
     if threshold is not None:  # layout shapes: far cheaper than fig.add_hline
         shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=threshold,
                            y1=threshold, line=dict(color="#3D4A5C", dash="dash", width=1)))
-        notes.append(dict(text=f"{policy} threshold {threshold:.2f}", xref="paper", yref="y",
+        notes.append(dict(text=f"{esc(policy, 40)} threshold {threshold:.2f}", xref="paper", yref="y",
                           x=0, y=threshold, xanchor="left", yanchor="bottom", showarrow=False,
                           font=dict(size=11, color="#3D4A5C")))
     fig.update_layout(shapes=shapes, annotations=notes)

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app import theme
+from app.safe import esc
 
 ALIGN_KEYS = ["task_id", "seed", "teams", "backend", "suite"]
 
@@ -83,9 +84,10 @@ def runtime_figure(df: pd.DataFrame, colors: dict[str, str], height: int = 340) 
     fig = go.Figure()
     for grp, d in df.groupby("group", sort=False):
         fig.add_trace(go.Box(
-            y=d.runtime_s, name=str(grp), marker_color=colors[grp], boxpoints="all", jitter=0.4,
-            pointpos=0, boxmean=True, hovertext=[f"{r.task_id} seed {r.seed} · {r.run_id}"
-                                                 for r in d.itertuples(index=False)],
+            y=d.runtime_s, name=esc(grp, 80), marker_color=colors[grp], boxpoints="all",
+            jitter=0.4, pointpos=0, boxmean=True,
+            hovertext=[f"{esc(r.task_id, 120)} seed {r.seed} · {esc(r.run_id, 40)}"
+                       for r in d.itertuples(index=False)],
             hoverinfo="y+text"))
     sim = " (modelled)" if df.simulated.any() else ""
     top = float(df.runtime_s.max()) if df.runtime_s.notna().any() else 1.0
@@ -103,7 +105,7 @@ def bar_figure(summary: pd.DataFrame, cols: list[str], colors: dict[str, str], t
     multi = len(cols) > 1
     for _, r in summary.iterrows():
         fig.add_trace(go.Bar(
-            x=cols if multi else [r.group], y=[r[c] for c in cols], name=str(r.group),
+            x=cols if multi else [esc(r.group, 80)], y=[r[c] for c in cols], name=esc(r.group, 80),
             marker_color=colors[r.group], showlegend=multi,
             text=[_fmt(r[c]) for c in cols], textposition="outside", cliponaxis=False))
     vals = [float(v) for c in cols for v in summary[c] if v == v]
@@ -138,14 +140,16 @@ def aligned_scatter(df: pd.DataFrame, a: str, b: str, colors: dict[str, str],
                                  line=dict(color="#B8BFC9", dash="dot"), showlegend=False))
         fig.add_trace(go.Scatter(
             x=p[a], y=p[b], mode="markers", marker=dict(color=colors.get(b, "#4E79A7"), size=9),
-            hovertext=[f"{r.task_id} seed {r.seed}" for r in p.itertuples(index=False)],
+            hovertext=[f"{esc(r.task_id, 120)} seed {r.seed}" for r in p.itertuples(index=False)],
             hoverinfo="text+x+y", showlegend=False))
         faster = int((p[b] < p[a]).sum())
-        fig.update_layout(title=dict(text=f"Same task & seed: {b} faster on {faster} of {len(p)}",
+        fig.update_layout(title=dict(text=f"Same task &amp; seed: {esc(b, 80)} faster on {faster} "
+                                          f"of {len(p)}",
                                      font_size=14))
     fig.update_layout(**theme.base_layout(
-        height=height, xaxis=dict(title=f"{a} runtime (s)", gridcolor=theme.GRID, rangemode="tozero"),
-        yaxis=dict(title=f"{b} runtime (s)", gridcolor=theme.GRID, rangemode="tozero")))
+        height=height,
+        xaxis=dict(title=f"{esc(a, 80)} runtime (s)", gridcolor=theme.GRID, rangemode="tozero"),
+        yaxis=dict(title=f"{esc(b, 80)} runtime (s)", gridcolor=theme.GRID, rangemode="tozero")))
     return fig
 
 

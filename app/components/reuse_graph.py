@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app import theme
+from app.safe import esc
 
 MAX_ENTRY_NODES = 400
 
@@ -156,8 +157,8 @@ def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None)
                       color=["#111" if n == selected else theme.team_color(d["team"])
                              for n, d in nodes]),
             symbol="circle"),
-        hovertext=[f"<b>entry #{d['entry_id']}</b> ({d['action']}) by T{d['team']} step "
-                   f"{d['step']}<br>{str(d['key'])[:110]}<br>read {n_reads[n]}×"
+        hovertext=[f"<b>entry #{d['entry_id']}</b> ({esc(d['action'], 40)}) by T{d['team']} step "
+                   f"{d['step']}<br>{esc(d['key'], 110)}<br>read {n_reads[n]}×"
                    for n, d in nodes],
         hoverinfo="text"))
 

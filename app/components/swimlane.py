@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app import theme
+from app.safe import esc
 
 
 def lane_ticks(n_teams: int) -> tuple[list[str], list[str]]:
@@ -36,8 +37,8 @@ def _hover(df: pd.DataFrame) -> np.ndarray:
     for r in df.itertuples(index=False):
         score = "" if pd.isna(r.score) else f" (score {r.score:.2f})"
         dec = theme.DECISION_LABELS[r.decision]
-        out.append(f"<b>T{r.team_idx} #{r.step_idx} {r.action}</b> {str(r.arg)[:60]}<br>"
-                   f"{str(r.s)[:110]}<br>{r.t_start:.1f}–{r.t_end:.1f} s · {dec}{score}")
+        out.append(f"<b>T{r.team_idx} #{r.step_idx} {esc(r.action, 40)}</b> {esc(r.arg, 60)}<br>"
+                   f"{esc(r.s, 110)}<br>{r.t_start:.1f}–{r.t_end:.1f} s · {dec}{score}")
     return np.array(out, dtype=object)  # arrays skip plotly's per-element list validation
 
 
@@ -64,7 +65,8 @@ def swimlane_figure(steps: pd.DataFrame, reads: pd.DataFrame, n_teams: int, *,
         fig.add_trace(go.Bar(
             orientation="h", base=df.t_start.to_numpy(),
             x=(df.t_end - df.t_start).clip(lower=0.05).to_numpy(),
-            y=lane_arr[df.team_idx.to_numpy(dtype=int)], name=theme.ACTION_LABELS.get(action, action),
+            y=lane_arr[df.team_idx.to_numpy(dtype=int)],
+            name=theme.ACTION_LABELS.get(action) or esc(action, 40),
             marker=dict(color=theme.ACTION_COLORS.get(action, "#CCCCCC"),
                         line=dict(color="#FFFFFF", width=1)),
             hovertext=_hover(df), hoverinfo="text", width=0.62,
@@ -121,7 +123,7 @@ def _read_arrows(fig: go.Figure, reads: pd.DataFrame, lanes: list[str]) -> None:
             ys += [lanes[int(r.producer_team)], lanes[int(r.reader_team)], None]
             sizes += [0, 11, 0]
             tip = (f"<b>memory #{r.entry_id}</b> from T{r.producer_team} #{r.producer_step} "
-                   f"→ T{r.reader_team} #{r.reader_step} at {r.t:.1f} s<br>{str(r.key)[:110]}")
+                   f"→ T{r.reader_team} #{r.reader_step} at {r.t:.1f} s<br>{esc(r.key, 110)}")
             texts += [tip, tip, ""]
         fig.add_trace(go.Scatter(
             x=np.array(xs, dtype=object), y=np.array(ys, dtype=object),

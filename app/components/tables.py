@@ -8,6 +8,8 @@ import pandas as pd
 
 from app import theme
 
+KEY_CHARS = 500  # characters of a memory key shown in a table cell
+
 
 def _team_style(v: object) -> str:
     try:
@@ -39,7 +41,7 @@ def bank_table(entries: pd.DataFrame) -> pd.DataFrame:
         "team": ["T" + str(int(t)) for t in entries.team_idx],
         "step": entries.step_idx.astype(int),
         "action": entries.action,
-        "key (summary)": entries.key,
+        "key (summary)": entries.key.str.slice(0, KEY_CHARS),
         "added at s": entries.t_added.round(1),
         "reads": entries.n_reads.astype(int),
         "read by": entries.readers,

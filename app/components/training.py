@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app import theme
+from app.safe import esc
 
 PANELS = [("reward", "reward R"), ("accuracy", "accuracy"), ("admission_rate", "admission rate"),
           ("usage", "usage (share of entries read)"), ("loss", "loss"),
@@ -22,7 +23,7 @@ def curves_figure(epochs: pd.DataFrame, height: int = 540) -> go.Figure:
         d = epochs[epochs.train_id == tid].sort_values("epoch")
         color = theme.TEAM_COLORS[(i * 3) % len(theme.TEAM_COLORS)]
         for j, (col, _) in enumerate(PANELS):
-            fig.add_trace(go.Scatter(x=d.epoch, y=d[col], mode="lines+markers", name=str(tid),
+            fig.add_trace(go.Scatter(x=d.epoch, y=d[col], mode="lines+markers", name=esc(tid, 80),
                                      legendgroup=str(tid), showlegend=j == 0,
                                      line=dict(color=color, width=2), marker=dict(size=6)),
                           row=j // 3 + 1, col=j % 3 + 1)
@@ -46,7 +47,7 @@ def pyes_figure(dec: pd.DataFrame, height: int = 300) -> go.Figure:
         d = dec[dec.used == used]
         for tid, dd in d.groupby("train_id", sort=False):
             fig.add_trace(go.Scatter(x=dd.epoch, y=dd.p_yes, mode="lines+markers",
-                                     name=f"{name} · {tid}", line=dict(color=color)))
+                                     name=f"{name} · {esc(tid, 80)}", line=dict(color=color)))
     fig.update_layout(**theme.base_layout(
         height=height, title=dict(text="Controller P(YES) by later usage", font_size=14),
         legend=dict(orientation="h", y=-0.25, yanchor="top", x=0),

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import data, ui
 from app.components import compare, tables
+from app.safe import clip, md
 
 BATCH_PAGE = 15
 
@@ -68,14 +69,14 @@ def _choose_batches(db) -> list[str]:
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
     c1.number_input("Page", 1, n_pages, key="cmp_bpage")
     c2.caption(f"{n:,} batches, newest first. Select one or more rows.")
-    st.caption("Comparing batch(es): " + ", ".join(f"`{x}`" for x in chosen))
+    st.caption("Comparing batch(es): " + ", ".join(md(x, 40) for x in chosen))
     return data.run_ids_of_batches(db, chosen)
 
 
 def _choose_runs(db) -> list[str]:
     q = st.text_input("Search runs", key="cmp_q", placeholder="run id, task id or question")
     df = data.list_runs(db, search=q or "", limit=200)
-    labels = {r.run_id: f"{r.run_id} · {r.task_id} · {r.policy} · seed {r.seed}"
+    labels = {r.run_id: f"{r.run_id} · {clip(r.task_id, 80)} · {clip(r.policy, 40)} · seed {r.seed}"
               + (" · simulated" if r.simulated else "") for r in df.itertuples()}
     keep = [r for r in st.session_state.get("cmp_runs", []) if r in labels]
     st.session_state["cmp_runs"] = keep

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import data, step_view, ui
 from app.components import admission, swimlane, tables
+from app.safe import md
 
 TAB_STEPS = ":material/list: Steps"
 STEP_COLUMNS = {
@@ -111,8 +112,8 @@ def _near_tab(db, run: dict) -> None:
         return
     st.metric("Near-misses", len(nm), f"{nm.redo_s.sum():.0f} s of redone work", delta_color="off", delta_arrow="off")
     show = pd.DataFrame({"team": ["T" + str(int(t)) for t in nm.team_idx], "step": nm.step_idx,
-                         "at s": nm.t.round(1), "action": nm.action, "argument": nm.arg,
-                         "score": nm.score.round(3), "why rejected": nm.reason,
+                         "at s": nm.t.round(1), "action": nm.action, "argument": nm.arg.str.slice(0, 200),
+                         "score": nm.score.round(3), "why rejected": nm.reason.str.slice(0, 300),
                          "redone by": nm.redone_by, "redo s": nm.redo_s.round(1)})
     st.dataframe(tables.style_teams(show, ["team"]), hide_index=True, key="ex_near",
                  column_config={**ui.COLUMNS,
@@ -172,9 +173,10 @@ def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
 
 def _teams_tab(db, run: dict) -> None:
     tm = data.teams(db, run["run_id"])
-    st.markdown(f"Gold answer: **{run['gold']}**" + (" · simulated run" if run["simulated"] else ""))
+    st.markdown(f"Gold answer: **{md(run['gold'], 200)}**"
+                + (" · simulated run" if run["simulated"] else ""))
     st.dataframe(tables.style_teams(pd.DataFrame({
-        "team": ["T" + str(int(t)) for t in tm.team_idx], "status": tm.status, "answer": tm.answer,
+        "team": ["T" + str(int(t)) for t in tm.team_idx], "status": tm.status, "answer": tm.answer.str.slice(0, 200),
         "EM": tm.em, "F1": tm.f1.round(2), "steps": tm.steps, "finished at s": tm.t_end.round(1),
         "tokens": tm.tokens, "error": tm.error.fillna("").str.slice(0, 120)}), ["team"]),
         hide_index=True, key="ex_teams", column_config=ui.COLUMNS)

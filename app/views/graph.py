@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import data, step_view, theme, ui
 from app.components import reuse_graph, tables
+from app.safe import clip, md
 from app.views import explorer
 
 
@@ -79,7 +80,7 @@ def _node_label(g, n: str) -> str:
     d = g.nodes[n]
     if d["kind"] == "team":
         return f"Team {d['team']}"
-    return f"Entry #{d['entry_id']} · T{d['team']} {d['action']} · {str(d['key'])[:50]}"
+    return f"Entry #{d['entry_id']} · T{d['team']} {clip(d['action'], 40)} · {clip(d['key'], 50)}"
 
 
 def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, node: str) -> None:
@@ -103,8 +104,8 @@ def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, n
     e = entries[entries.entry_id == d["entry_id"]].iloc[0]
     st.markdown(f"<span style='color:{theme.team_color(d['team'])};font-size:1.3rem'>●</span> "
                 f"**Entry #{d['entry_id']}** written by T{d['team']} at step {d['step']} "
-                f"({d['action']}, {d['t']:.1f} s)", unsafe_allow_html=True)
-    st.markdown(f"> {e.key}")
+                f"({md(d['action'], 40)}, {d['t']:.1f} s)", unsafe_allow_html=True)
+    st.markdown(f"> {md(e.key, 2000, lines=True)}")
     er = reads[reads.entry_id == d["entry_id"]]
     if er.empty:
         st.caption(":material/visibility_off: Never read.")

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import data, theme, ui
+from app import data, form_checks, theme, ui
+from app.exposure import ApiBasePolicy, SettingError, api_base_policy, shown
+from app.form_checks import int_problem, parse_seeds
+from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
 from lts_core.policies import available_policies
@@ -16,24 +19,9 @@ from lts_core.tasks import SUITE_NAMES
 
 MAX_OPTIONS = 500
 MAX_JOBS = 500
+MAX_TEAMS = 64  # RunConfig.validate's bounds
+MAX_STEPS = 500
 DEMO = dict(suite="demo", teams=3, policy="dedup", executor="threads", speed=8.0, embedder="minilm")
-
-
-def parse_seeds(text: str) -> list[int]:
-    """"0", "0,1,2" or "0-4" -> seeds. Raises ValueError with a readable message."""
-    out: list[int] = []
-    for part in (text or "0").replace(" ", "").split(","):
-        if not part:
-            continue
-        if "-" in part[1:]:
-            a, b = part.split("-", 1)
-            lo, hi = int(a), int(b)
-            if hi < lo or hi - lo > 99:
-                raise ValueError(f"seed range {part!r} must go up and span at most 100 seeds")
-            out += list(range(lo, hi + 1))
-        else:
-            out.append(int(part))
-    return list(dict.fromkeys(out)) or [0]
 
 
 def start_demo(svc) -> Job:
@@ -66,7 +54,8 @@ def _tasks(svc, suite_name: str):
     try:
         return svc.engine.suite(suite_name)
     except (TaskFileError, OSError) as e:
-        st.error(f"Suite **{suite_name}** is not available here: {e}", icon=":material/folder_off:")
+        st.error(f"Suite **{md(suite_name, 80)}** is not available here: {md(e, 500)}",
+                 icon=":material/folder_off:")
         return None
 
 
@@ -83,36 +72,42 @@ def _form(svc) -> None:
     q = (query or "").strip().lower()
     matches = [t for t in suite.tasks if not q or q in t.id.lower() or q in t.question.lower()]
     if not matches:
-        st.warning(f"No task of {suite_name} matches “{query}”.")
+        st.warning(f"No task of {md(suite_name, 80)} matches “{md(query, 100)}”.")
         return
     shown = matches[:MAX_OPTIONS]
     by_id = {t.id: t for t in shown}
     task_id = st.selectbox(
         f"Task ({len(matches):,} match{'es' if len(matches) != 1 else ''}"
         + (f", first {MAX_OPTIONS} listed" if len(matches) > MAX_OPTIONS else "") + ")",
-        list(by_id), key="l_task", format_func=lambda i: f"{i} — {by_id[i].question[:110]}")
+        list(by_id), key="l_task",
+        format_func=lambda i: f"{clip(i, 80)} — {clip(by_id[i].question, 110)}")
     all_matching = st.checkbox(f"Queue every matching task ({min(len(matches), MAX_JOBS):,})",
                                key="l_all", disabled=len(matches) < 2)
     if task_id and not all_matching:
         t = by_id[task_id]
-        st.caption(f"Gold answer: **{t.answer}** · {len(t.docs)} paragraphs · level {t.level or '–'}")
-
+        st.caption(f"Gold answer: **{md(t.answer, 200)}** · {len(t.docs)} paragraphs · level "
+                   f"{md(t.level or '–', 40)}")
+    problems: list[str] = []
     c1, c2, c3 = st.columns(3)
-    teams = c1.number_input("Teams (K)", 1, 64, 3, key="l_k")
-    max_steps = c2.number_input("Max steps per team", 1, 500, 30, key="l_steps")
+    teams = c1.number_input("Teams (K)", value=3, step=1, key="l_k", help=f"1 to {MAX_TEAMS}")
+    max_steps = c2.number_input("Max steps per team", value=30, step=1, key="l_steps",
+                                help=f"1 to {MAX_STEPS}")
     seeds_text = c3.text_input("Seed(s)", "0", key="l_seeds", help="0, or 0,1,2, or a range 0-4")
-    pols = available_policies()
-    policies = st.multiselect("Admission policy (several = one run each)", pols, default=["dedup"],
-                              key="l_policy")
+    problems += [p for p in (int_problem("Teams (K)", teams, 1, MAX_TEAMS),
+                             int_problem("Max steps per team", max_steps, 1, MAX_STEPS)) if p]
+    policies = st.multiselect("Admission policy (several = one run each)", available_policies(),
+                              default=["dedup"], key="l_policy")
+    if not policies:
+        problems.append("Admission policy: choose at least one")
     ckpt = ""
     if "learned" in policies:
         ckpt = st.text_input("Controller checkpoint (learned)", "", key="l_ckpt",
                              placeholder="empty = the shipped assets/controller/lts-controller.pt",
                              help="A file written by `lts train` or the Training page.").strip()
         if ckpt and not Path(ckpt).expanduser().is_file():
-            st.error(f"Controller checkpoint {ckpt} does not exist.")
-            return
-    backend, options = _backend()
+            problems.append(f"Controller checkpoint: {ckpt} does not exist")
+    backend, options, llm_problems = _backend()
+    problems += llm_problems
     c1, c2, c3 = st.columns(3)
     executor = c1.radio("Executor", ["threads", "virtual"], key="l_exec",
                         help="threads: real clock, scaled by speed, for watching live. virtual: "
@@ -125,16 +120,18 @@ def _form(svc) -> None:
     try:
         seeds = parse_seeds(seeds_text)
     except ValueError as e:
-        st.error(f"Seeds: {e}")
-        return
+        seeds = []
+        problems.append(f"Seed(s): {e}")
     tasks = [t.id for t in matches[:MAX_JOBS]] if all_matching else [task_id]
     jobs = [(t, p, s) for p in policies for s in seeds for t in tasks]
     if len(jobs) > MAX_JOBS:
-        st.warning(f"{len(jobs):,} runs is more than {MAX_JOBS} at once; narrow the selection.")
-        return
-    label = "Start run" if len(jobs) == 1 else f"Queue {len(jobs)} runs"
-    if st.button(label, type="primary", icon=":material/play_arrow:", disabled=not jobs or backend is None,
-                 key="l_go"):
+        problems.append(f"{len(jobs):,} runs is more than {MAX_JOBS} at once; narrow the selection")
+    if problems:
+        st.error("**Fix these to start:**\n" + "\n".join(f"- {md(p, 500)}" for p in problems),
+                 icon=":material/edit_note:")
+    label = "Start run" if len(jobs) == 1 else f"Queue {max(len(jobs), 1)} runs"
+    if st.button(label, type="primary", icon=":material/play_arrow:", key="l_go",
+                 disabled=bool(problems) or not jobs or backend is None):
         batch = uuid.uuid4().hex[:8]
         try:
             for t, p, s in jobs:
@@ -144,35 +141,52 @@ def _form(svc) -> None:
                                 executor=executor, stop=stop, max_steps=int(max_steps), seed=s,
                                 speed=float(speed))
                 svc.queue.submit(suite_name, t, cfg, batch_id=batch)
-        except ConfigError as e:
-            st.error(f"Setting rejected: {e}")
+        except (ConfigError, SettingError) as e:
+            st.error(f"Setting rejected: {md(e, 500)}")
             return
         st.toast(f"Queued {len(jobs)} run(s) in batch {batch}", icon=":material/schedule:")
         if len(jobs) == 1:  # one run: watch it; several: stay here and follow the queue
             ui.go("live")
 
 
-def _backend() -> tuple[str | None, dict]:
+def _backend() -> tuple[str | None, dict, list[str]]:
+    """The agents' back-end, its options, and what is wrong with them."""
     kind = st.radio("Agents", ["sim", "LLM (litellm)"], horizontal=True, key="l_backend",
                     help="sim: the offline simulator (labelled simulated everywhere). LLM: any "
                          "litellm model string; keys are read from the environment.")
     if kind == "sim":
-        return "sim", {}
+        return "sim", {}, []
     if importlib.util.find_spec("lts_core.backends.llm") is None:
         st.warning("The LLM back-end is not available in this build.", icon=":material/block:")
-        return None, {}
+        return None, {}, []
+    try:
+        policy = api_base_policy()
+    except SettingError as e:
+        return None, {}, [str(e)]
     c1, c2 = st.columns(2)
     model = c1.text_input("Model", "openai/gpt-4o-mini", key="l_model",
                           help="a litellm model string: openai/…, ollama/qwen3:8b, hosted_vllm/…")
-    api_base = c2.text_input("API base (optional)", "", key="l_api_base",
-                             placeholder="http://127.0.0.1:8000/v1")
+    api_base = _api_base_field(c2, policy)
     keys = ui.env_keys()
     st.caption("Provider keys come from the environment of the dashboard process, never from this "
-               "form. Present: " + (", ".join(f"`{k}`" for k in keys) if keys else "none"))
-    if "/" not in model:
-        st.error("The model must be a litellm model string such as `openai/gpt-4o-mini`.")
-        return None, {}
-    return model.strip(), ({"api_base": api_base.strip()} if api_base.strip() else {})
+               "form. Present: " + (", ".join(md(k, 60) for k in keys) if keys else "none"))
+    problems = form_checks.llm_problems(model, api_base, policy)
+    return model.strip(), ({"api_base": api_base.strip()} if api_base.strip() else {}), problems
+
+
+def _api_base_field(col, policy: ApiBasePolicy) -> str:
+    """A free field, a choice among the allowed API bases, or nothing, as the settings say."""
+    if policy.allowed is None:
+        return col.text_input("API base (optional)", "", key="l_api_base",
+                              placeholder="http://127.0.0.1:8000/v1")
+    if not policy.allowed:
+        col.text_input("API base", "", key="l_api_base_off", disabled=True,
+                       placeholder="the provider's own endpoint",
+                       help=f"Custom API bases are turned off here ({md(policy.source, 80)}).")
+        return ""
+    return col.selectbox("API base", ["", *policy.allowed], key="l_api_base_pick",
+                         format_func=lambda u: shown(u) if u else "the provider's own endpoint",
+                         help=f"The API bases this dashboard allows ({md(policy.source, 80)}).")
 
 
 def _queue_panel(svc) -> None:
@@ -194,13 +208,13 @@ def _queue_panel(svc) -> None:
                 c1, c2 = st.columns([6, 1], vertical_alignment="center")
                 icon = theme.STATUS_ICONS.get(j.status, ":material/schedule:")
                 color = theme.STATUS_COLORS.get(j.status, "gray")
-                c1.markdown(f":{color}[{icon} **{j.status}**] &nbsp; {j.label}  \n"
-                            f"<span class='lts-kv'>{j.suite} · {j.config.executor} · "
-                            f"{j.config.backend} · batch {j.batch_id}"
-                            + (f" · run {j.run_id}" if j.run_id else "") + "</span>",
+                c1.markdown(f":{color}[{icon} **{md(j.status, 40)}**] &nbsp; {md(j.label, 200)}  \n"
+                            f"<span class='lts-kv'>{md(j.suite, 80)} · {md(j.config.executor, 40)} · "
+                            f"{md(j.config.backend, 80)} · batch {md(j.batch_id, 40)}"
+                            + (f" · run {md(j.run_id, 40)}" if j.run_id else "") + "</span>",
                             unsafe_allow_html=True)
                 if j.error:
-                    c1.caption(f":red[{j.error[:300]}]")
+                    c1.caption(f":red[{md(j.error)}]")
                 if j.status in ("queued", "starting", "running"):
                     if c2.button("", icon=":material/cancel:", key=f"q_cancel_{j.job_id}",
                                  help="cancel this run"):

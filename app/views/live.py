@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import data, theme, ui
 from app.components import admission, swimlane, tables
+from app.safe import md
 
 REFRESH_S = 1.0
 SAVED_HELP = (
@@ -166,8 +167,8 @@ def _teams_strip(teams, steps) -> None:
     for i, t in enumerate(teams.itertuples(index=False)):
         with cols[i % len(cols)]:
             color = theme.team_color(t.team_idx)
-            ans = f" → “{ui._esc(t.answer)[:40]}”" if t.answer else ""
-            st.markdown(f"<span style='color:{color}'>■</span> **T{t.team_idx}** "
-                        f"<span class='lts-kv'>{t.status} · {int(done.get(t.team_idx, 0))} steps"
+            ans = f" → “{md(t.answer, 40)}”" if t.answer else ""
+            st.markdown(f"<span style='color:{color}'>■</span> **T{int(t.team_idx)}** "
+                        f"<span class='lts-kv'>{md(t.status, 40)} · {int(done.get(t.team_idx, 0))} steps"
                         f"{ans}</span>",
                         unsafe_allow_html=True)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import data, training_job, ui
 from app.components import tables, training
+from app.safe import md
 
 
 def render() -> None:
@@ -46,12 +47,13 @@ def _start_panel(svc) -> None:
             msg = {"running": ":material/progress_activity: running",
                    "finished": ":material/check_circle: finished",
                    "failed": ":material/error: failed"}[job.status]
-            st.caption(f"Last training started here: {msg}" + (f" — {job.error}" if job.error else ""))
+            st.caption(f"Last training started here: {msg}"
+                       + (f" — {md(job.error)}" if job.error else ""))
             ckpt = getattr(job.result, "checkpoint", None)
             if job.status == "finished" and ckpt:
-                st.caption(f"Checkpoint `{ckpt}` (weights {job.result.weights_sha}). Launch runs with "
-                           f"it: policy `learned`, policy options "
-                           f"`{{\"checkpoint\": \"{ckpt}\"}}`.")
+                st.caption(f"Checkpoint {md(ckpt)} (weights {md(job.result.weights_sha, 80)}). "
+                           "Launch runs with it: policy `learned`, controller checkpoint "
+                           f"{md(ckpt)}.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
         epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")
@@ -64,4 +66,4 @@ def _start_panel(svc) -> None:
                     svc.engine, suite=suite, epochs=int(epochs), tasks=int(tasks), teams=int(teams))
                 st.toast("Training started; its curves appear below as epochs finish.")
             except Exception as e:
-                st.error(f"Could not start the training: {e}")
+                st.error(f"Could not start the training: {md(e)}")

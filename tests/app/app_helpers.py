@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import sys
 from pathlib import Path
 
@@ -28,11 +29,12 @@ def open_page(page: str, db: Path, monkeypatch):
 
 
 def texts(at) -> str:
-    """All visible text of markdown, captions, metrics, info boxes and titles, joined."""
+    """All visible text of markdown, captions, metrics, info boxes and titles, joined (character
+    references decoded, as the browser shows them: ``app.safe.md`` writes ``[`` as ``&#91;``)."""
     parts = [e.value for e in (*at.markdown, *at.caption, *at.title, *at.subheader, *at.info,
                                 *at.success, *at.warning, *at.error)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
+    return html.unescape("\n".join(str(p) for p in parts))
 
 
 def no_exception(at) -> None:

@@ -59,7 +59,7 @@ def test_bad_seed_is_explained(finished_db, monkeypatch):
     at = open_page("launch", finished_db, monkeypatch)
     at.text_input(key="l_seeds").input("5-1").run()
     no_exception(at)
-    assert "Seeds:" in texts(at)
+    assert "Seed(s):" in texts(at)
 
 
 def test_llm_backend_reads_keys_from_environment(finished_db, monkeypatch):
@@ -91,6 +91,7 @@ def test_learned_takes_a_checkpoint(tmp_path, monkeypatch):
     at.text_input(key="l_ckpt").input(str(tmp_path / "nope.pt")).run()
     no_exception(at)
     assert "nope.pt does not exist" in texts(at)
+    assert at.button(key="l_go").disabled
     at.text_input(key="l_ckpt").input("").run()
     at.radio(key="l_exec").set_value("virtual").run()
     at.button(key="l_go").click().run()
