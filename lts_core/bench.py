@@ -46,12 +46,22 @@ class BenchConfig:
     policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     executor: str = "virtual"
     embedder: str = "minilm"
+    thresholds: list[float] = field(default_factory=list)  # extra learned@T rows (the learned curve)
+
+    def runs(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(label, policy, options) per compared setting: each policy, then learned@T per threshold."""
+        out = [(p, p, dict(self.policy_options.get(p, {}))) for p in self.policies]
+        base = dict(self.policy_options.get("learned", {}))
+        out += [(f"learned@{t:g}", "learned", {**base, "threshold": t}) for t in self.thresholds]
+        return out
 
     def validate(self) -> None:
         if "none" not in self.policies:
             raise ValueError("bench needs the 'none' policy: reductions and the oracle are against it")
         if not self.seeds or not self.ks:
             raise ValueError("bench needs at least one seed and one K")
+        if any(not 0.0 <= t <= 1.0 for t in self.thresholds):
+            raise ValueError(f"thresholds must be in [0, 1], got {self.thresholds}")
 
 
 @dataclass
@@ -69,13 +79,13 @@ def run_bench(engine: Engine, cfg: BenchConfig,
     suite = engine.suite(cfg.suite)
     tasks = suite.tasks[: cfg.limit] if cfg.limit else suite.tasks
     batch = "bench-" + uuid.uuid4().hex[:8]
-    jobs = [(k, p, s, t) for k in cfg.ks for p in cfg.policies for s in cfg.seeds for t in tasks]
+    jobs = [(k, r, s, t) for k in cfg.ks for r in cfg.runs() for s in cfg.seeds for t in tasks]
     rows, t0 = [], time.time()
-    for i, (k, policy, seed, task) in enumerate(jobs):
-        rc = RunConfig(teams=k, policy=policy, policy_options=dict(cfg.policy_options.get(policy, {})),
+    for i, (k, (label, policy, opts), seed, task) in enumerate(jobs):
+        rc = RunConfig(teams=k, policy=policy, policy_options=dict(opts),
                        backend=cfg.backend, backend_options=dict(cfg.backend_options),
                        executor=cfg.executor, seed=seed, embedder=cfg.embedder)
-        rows.append(_row(engine.run_task(task, suite, rc, batch_id=batch), k))
+        rows.append(_row(engine.run_task(task, suite, rc, batch_id=batch), k, label))
         if progress:
             progress(i + 1, len(jobs))
     engine.store.flush()
@@ -85,9 +95,9 @@ def run_bench(engine: Engine, cfg: BenchConfig,
     return BenchResult(batch, runs, summary, levels, time.time() - t0)
 
 
-def _row(s: RunSummary, k: int) -> dict[str, Any]:
+def _row(s: RunSummary, k: int, label: str) -> dict[str, Any]:
     r = s.record
-    return {"run_id": r.run_id, "policy": r.policy, "K": k, "seed": r.seed, "task_id": r.task_id,
+    return {"run_id": r.run_id, "policy": label, "K": k, "seed": r.seed, "task_id": r.task_id,
             "level": s.level or "-", "status": r.status, "em": float(r.em or 0.0),
             "f1": float(r.f1 or 0.0), "runtime_s": float(r.runtime_s or 0.0),
             "wall_s": float(r.wall_s or 0.0), "decisions": s.decisions, "admitted": s.admitted,
@@ -173,8 +183,15 @@ ORDER = ["none", "all", "dedup", "llm-judge", "learned"]
 
 
 def sort_policies(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows by K, then the policies in ``ORDER``, then learned@T by threshold."""
     rank = {p: i for i, p in enumerate(ORDER)}
-    return df.assign(_r=df.policy.map(lambda p: rank.get(p, 99))).sort_values(["K", "_r"]).drop(columns="_r")
+
+    def key(p: str) -> float:
+        if p.startswith("learned@"):
+            return 100 + float(p.split("@", 1)[1])
+        return rank.get(p, 99)
+
+    return df.assign(_r=df.policy.map(key)).sort_values(["K", "_r"]).drop(columns="_r")
 
 
 def write_outputs(res: BenchResult, out: Path, title: str) -> list[Path]:

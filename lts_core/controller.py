@@ -72,6 +72,7 @@ class Batch:
     keys: torch.Tensor  # (B, N, D)
     key_mask: torch.Tensor  # (B, N) True where a key is present
     uso: torch.Tensor  # (B, 3, D)
+    drop: torch.Tensor | None = None  # (B, 4) True where query, u, s, o are left out (attribution)
 
 
 def collate(items: list[DecisionInput], max_keys: int) -> Batch:
@@ -120,6 +121,10 @@ class AdmissionController(nn.Module):
 
     def forward(self, b: Batch) -> torch.Tensor:
         """Logits (B, 2). A row's padding keys are masked and do not change its output."""
+        return self.head(self.encode(b))
+
+    def encode(self, b: Batch) -> torch.Tensor:
+        """The decision as the controller sees it: the normalised CLS state (B, width)."""
         bsz = b.query.shape[0]
         t = self.types.weight
         k = self.input_scale  # unit-norm embeddings have ~1/sqrt(D) components: bring them to ~1
@@ -128,10 +133,11 @@ class AdmissionController(nn.Module):
         m = self.w_m(b.keys * k) + t[TOKEN_TYPES["key"]]
         uso = self.w_s(b.uso * k) + t[[TOKEN_TYPES["u"], TOKEN_TYPES["s"], TOKEN_TYPES["o"]]]
         x = torch.cat([cls, q, m, uso], dim=1)
-        present = torch.ones(bsz, 2, dtype=torch.bool)
-        keep = torch.cat([present, b.key_mask, torch.ones(bsz, 3, dtype=torch.bool)], dim=1)
+        kept = ~b.drop if b.drop is not None else torch.ones(bsz, 4, dtype=torch.bool)
+        keep = torch.cat([torch.ones(bsz, 1, dtype=torch.bool), kept[:, :1], b.key_mask,
+                          kept[:, 1:]], dim=1)
         h = self.encoder(x, src_key_padding_mask=~keep)
-        return self.head(self.norm(h[:, 0]))
+        return self.norm(h[:, 0])
 
     def p_yes(self, b: Batch, temperature: float = 1.0) -> torch.Tensor:
         return torch.softmax(self(b) / temperature, dim=-1)[:, YES]

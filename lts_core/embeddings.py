@@ -5,10 +5,11 @@
 deterministic bag-of-words hashing embedder for unit tests only (fast, no model load); it is never
 the default and never used in anything measured.
 
-All vectors are L2-normalised float32, so a dot product is the cosine similarity.
+All vectors are L2-normalised float32, so a dot product is the cosine similarity. Vectors are
+cached in memory and, for real models, on disk (``embedding_cache.py``, shared between processes).
 
-Thread-safety: ``encode`` may be called from any thread; the model runs under one lock and the
-cache is a dict guarded by the same lock.
+Thread-safety: ``encode`` may be called from any thread; the model runs under one lock and both
+caches are guarded by the same lock.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .embedding_cache import EmbeddingCache
+
 DIM = 384
 
 
 class Embedder:
     name = "base"
 
-    def __init__(self) -> None:
+    def __init__(self, disk_cache: EmbeddingCache | None = None) -> None:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self.disk = disk_cache
         self.calls = 0
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
@@ -38,11 +42,17 @@ class Embedder:
         """Embeddings of ``texts`` as an (n, DIM) array; unseen texts are embedded in one batch."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing and self.disk is not None:
+                found = self.disk.get_many(missing)
+                self._cache.update(found)
+                missing = [t for t in missing if t not in found]
             if missing:
                 self.calls += 1
                 vecs = self._encode_batch(missing)
                 for t, v in zip(missing, vecs, strict=True):
                     self._cache[t] = v
+                if self.disk is not None:
+                    self.disk.put_many(dict(zip(missing, vecs, strict=True)))
             if not texts:
                 return np.zeros((0, DIM), dtype=np.float32)
             return np.stack([self._cache[t] for t in texts])
@@ -57,8 +67,13 @@ class Embedder:
 class MiniLMEmbedder(Embedder):
     name = "minilm"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, disk_cache: EmbeddingCache | None = None) -> None:
+        if disk_cache is None:
+            from .config import default_cache_dir
+
+            disk_cache = EmbeddingCache(default_cache_dir() / "embeddings" / f"{self.name}.sqlite",
+                                        DIM)
+        super().__init__(disk_cache)
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 class RecordedEpisodes:
     def __init__(self, db_path: str | Path, cfg: TrainConfig, store=None) -> None:
+        from .episodes import score
         from .store import Store
-        from .train import score
 
         self.cfg = cfg
         path = Path(db_path)

@@ -1,15 +1,20 @@
 """``lts train``: the controller trained by stepwise RL with usage-aware credit (``credit.py``).
 
-One epoch walks the training tasks in a seeded order, ``batch_tasks`` tasks at a time. For each
-task it plays G episodes (whole K-team runs on the virtual executor, the live controller sampling
-YES/NO at temperature T), assigns credit, and takes one AdamW step on the batch's decisions.
-Episodes can instead come from runs recorded in DuckDB (``episodes_from_db``, see
-``offline_episodes.py``); then the logged decisions are the actions (off-policy).
+An epoch walks the training tasks in a seeded order, ``batch_tasks`` tasks at a time, playing G
+episodes per task (``episodes.py``: whole K-team runs on the virtual executor, the live controller
+sampling YES/NO) and assigning credit per task group. Then, either
 
-Every epoch writes a ``TrainEpochRecord``, every decision a ``TrainDecisionRecord``, and a checkpoint
-(model + optimizer + the config and epoch) that ``resume`` continues from. Episode seeds and task
-order derive from ``seed`` and the epoch only, and torch runs single-threaded, so the same command
-on the same machine writes the same weights (``weights_sha`` in the checkpoint and the output).
+- on-line (``reuse_passes=0``, recipe ``v1``): one AdamW step after each batch of tasks, or
+- with reuse (``reuse_passes=N``, the released code's ``joint_train.py``): the epoch's traces are
+  played with the epoch's controller, then N passes over the traces of all epochs so far
+  (``accumulate``) or of this epoch only, in shuffled batches of ``batch_episodes`` episodes.
+
+Episodes can instead come from runs recorded in DuckDB (``episodes_from_db``, ``offline_episodes.py``;
+off-policy). Every epoch writes a ``TrainEpochRecord``, every decision a ``TrainDecisionRecord``, a
+checkpoint (model + optimizer + config + epoch) and its sidecar JSON. With ``val_tasks`` set, the
+threshold on P(YES) is calibrated on that validation slice after the last epoch (``calibrate.py``).
+Seeds and orders derive from ``seed`` and the epoch only and torch runs single-threaded, so the same
+command on the same machine writes the same weights (``weights_sha``).
 
 Thread-safety: one training per model; ``stop_event`` (set from any thread) ends it after the
 current batch, with a checkpoint.
@@ -33,20 +38,19 @@ import numpy as np
 import torch
 
 from .controller import AdmissionController, ControllerConfig, load_checkpoint, save_checkpoint
-from .credit import CreditConfig, Decision, Episode, assign_credit, policy_loss
-from .engine import Engine, RunConfig, derive_seed
+from .credit import CreditConfig, Episode, assign_credit, policy_loss, trained_on
+from .engine import Engine, derive_seed
+from .episodes import episode_source, score  # noqa: F401  (score: public for offline episodes)
 from .records import TrainDecisionRecord, TrainEpochRecord
-from .scoring import f1_score
-from .tasks import Task
 
 
 @dataclass
 class TrainConfig:
     suite: str = "hotpotqa-train"
-    tasks: int = 0  # the first N tasks of the suite; 0 = all
+    tasks: int = 0  # the first N tasks of the suite; 0 = all (less the validation slice)
     epochs: int = 4
     episodes: int = 5  # G, episodes per task per epoch
-    batch_tasks: int = 1  # tasks per gradient step (each brings its G episodes)
+    batch_tasks: int = 1  # tasks per group of play (on-line: per gradient step)
     teams: int = 3
     backend: str = "sim"
     backend_options: dict[str, Any] = field(default_factory=dict)  # api_base, ... (never keys)
@@ -57,6 +61,13 @@ class TrainConfig:
     grad_clip: float = 1.0
     reward_metric: str = "f1"  # f1 | em: the score used for R_agg and R_first
     seed: int = 0
+    recipe: str = "v1"  # the named preset the other fields started from (recipes.py)
+    reuse_passes: int = 0  # 0: on-line; N: N passes over the traces after each epoch's play
+    batch_episodes: int = 16  # with reuse: episodes per gradient step
+    accumulate: bool = True  # with reuse: traces of all epochs so far (False: this epoch only)
+    val_tasks: str = ""  # "START:END" slice of the suite held out to calibrate the threshold
+    val_seeds: list[int] = field(default_factory=lambda: [0, 1])
+    thresholds: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
     credit: CreditConfig = field(default_factory=CreditConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     episodes_from_db: str | None = None  # a DuckDB file of recorded runs: train off-line on them
@@ -65,14 +76,39 @@ class TrainConfig:
     def validate(self) -> None:
         if self.reward_metric not in ("f1", "em"):
             raise ValueError(f"reward_metric must be f1 or em, got {self.reward_metric!r}")
-        for name in ("epochs", "episodes", "batch_tasks", "teams"):
+        for name in ("epochs", "episodes", "batch_tasks", "teams", "batch_episodes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.reuse_passes < 0 or self.tasks < 0:
+            raise ValueError("reuse_passes and tasks must not be negative")
         if self.episodes < 2 and self.credit.group_norm:
             raise ValueError("group normalisation needs at least 2 episodes per task (--episodes)")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.credit.cost_alpha and self.episodes_from_db:
+            raise ValueError("the cost term needs live episodes (a `none` run per task and seed)")
+        if self.val_tasks:
+            self.val_slice()
+        if any(not 0.0 <= t <= 1.0 for t in self.thresholds):
+            raise ValueError(f"thresholds must be in [0, 1], got {self.thresholds}")
+        self.credit.validate()
         self.controller.validate()
+
+    def val_slice(self) -> slice:
+        try:
+            a, b = (int(x) for x in self.val_tasks.split(":"))
+        except ValueError:
+            raise ValueError(f"val_tasks must be START:END (e.g. 70:100), got {self.val_tasks!r}") \
+                from None
+        if not 0 <= a < b:
+            raise ValueError(f"val_tasks {self.val_tasks!r} is empty or negative")
+        return slice(a, b)
+
+    def training_tasks(self, tasks: list) -> list:
+        """The suite's tasks used for training: the first ``tasks`` (0 = all) outside ``val_tasks``."""
+        held = set(range(len(tasks))[self.val_slice()]) if self.val_tasks else set()
+        keep = [t for i, t in enumerate(tasks) if i not in held]
+        return keep[: self.tasks] if self.tasks else keep
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,6 +121,16 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(credit=credit, controller=ctrl, **{k: v for k, v in d.items() if k in known})
 
+    @classmethod
+    def from_recipe(cls, name: str, **fields: Any) -> TrainConfig:
+        """The named recipe's settings (recipes.py), with ``fields`` (and ``credit=dict``) on top."""
+        from .recipes import recipe
+
+        r = recipe(name)
+        credit = {**r.pop("credit"), **fields.pop("credit", {})}
+        ctrl = fields.pop("controller", None) or ControllerConfig()
+        return cls(recipe=name, credit=CreditConfig(**credit), controller=ctrl, **{**r, **fields})
+
 
 @dataclass
 class TrainResult:
@@ -93,6 +139,7 @@ class TrainResult:
     epochs: list[TrainEpochRecord]
     weights_sha: str
     wall_s: float
+    threshold: float | None = None  # calibrated on the validation slice, when one was given
 
 
 def weights_sha(model: torch.nn.Module) -> str:
@@ -103,43 +150,28 @@ def weights_sha(model: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-# ------------------------------------------------------------------------------------ episodes
-def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: TrainConfig,
-                 seed: int, batch_id: str) -> Episode:
-    """One whole K-team run with the live controller sampling; returns its decisions and rewards."""
-    from .policies.learned import LearnedPolicy
+class _Stepper:
+    """AdamW steps on the policy loss; counts steps and keeps the losses of the current epoch."""
 
-    trace: list = []
-    policy = LearnedPolicy(model=model, sample=True, temperature=cfg.credit.temperature, trace=trace)
-    rc = RunConfig(teams=cfg.teams, policy="learned", backend=cfg.backend,
-                   backend_options=dict(cfg.backend_options), executor="virtual",
-                   max_steps=cfg.max_steps, seed=seed, embedder=cfg.embedder,
-                   policy_options={"sample": True, "temperature": cfg.credit.temperature})
-    run = engine.prepare_run(task, cfg.suite, rc, batch_id=batch_id, policy=policy)
-    summary = engine.execute(run)
-    entry_of = {(a.team_idx, a.step_idx): a.entry_id for a in run.admissions}
-    used = {r.entry_id for r in run.bank.reads}
-    decisions = []
-    for t in trace:
-        eid = entry_of.get((t.team_idx, t.step_idx))
-        decisions.append(Decision(t.team_idx, t.step_idx, t.x, t.admit, t.p_yes, eid,
-                                  eid is not None and eid in used))
-    rec = summary.record
-    answered = [t.rec for t in run.teams if t.rec.status == "answered" and t.rec.answer]
-    first = min(answered, key=lambda r: (r.t_end or 0.0, r.team_idx)) if answered else None
-    return Episode(task.id, run.run_id, score(rec.answer, task.golds, cfg.reward_metric),
-                   score(first.answer if first else None, task.golds, cfg.reward_metric),
-                   decisions, em=float(rec.em or 0.0), runtime_s=float(rec.runtime_s or 0.0))
+    def __init__(self, model: AdmissionController, cfg: TrainConfig, opt_state: dict | None) -> None:
+        self.model, self.cfg = model, cfg
+        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if opt_state:
+            self.opt.load_state_dict(opt_state)
+        self.losses: list[float] = []
 
-
-def score(answer: str | None, golds: list[str], metric: str) -> float:
-    if not answer:
-        return 0.0
-    if metric == "em":
-        from .scoring import exact_match
-
-        return float(exact_match(answer, golds))
-    return float(f1_score(answer, golds))
+    def step(self, episodes: list[Episode]) -> None:
+        decisions = [d for e in episodes for d in e.decisions]
+        if not trained_on(decisions, self.cfg.credit):
+            return
+        self.model.train(True)
+        loss, stats = policy_loss(self.model, decisions, self.cfg.credit)
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        self.model.train(False)
+        self.losses.append(stats["loss"])
 
 
 # -------------------------------------------------------------------------------------- trainer
@@ -165,20 +197,20 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
     if not resume:
         model = AdmissionController(cfg.controller)
     model.train(False)  # no dropout at decision time; gradients come from policy_loss
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if opt_state:
-        opt.load_state_dict(opt_state)
+    stepper = _Stepper(model, cfg, opt_state)
     path = Path(out) if out else engine.settings.db_path.parent / "checkpoints" / f"{train_id}.pt"
-    source = _episode_source(engine, cfg)
+    source = episode_source(engine, cfg)
     n_tasks = source.n_tasks
-    t0, records = time.time(), []
+    t0, records, pool = time.time(), [], []
     bar = _progress(progress, total=(cfg.epochs - start_epoch) * n_tasks * source.per_task,
                     desc=f"train {train_id}")
+    stopped = False
     for epoch in range(start_epoch, cfg.epochs):
         te = time.time()
+        stepper.losses = []
         order = list(range(n_tasks))
         random.Random(derive_seed(cfg.seed, "order", epoch)).shuffle(order)
-        eps_all, losses = [], []
+        eps_epoch: list[Episode] = []
         for b0 in range(0, n_tasks, cfg.batch_tasks):
             groups = [source.group(i, epoch, train_id, model)
                       for i in order[b0:b0 + cfg.batch_tasks]]
@@ -186,52 +218,75 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
             if bar:
                 bar.update(sum(len(g) for g in groups))
             assign_credit(groups, cfg.credit)
-            decisions = [d for g in groups for e in g for d in e.decisions]
-            if decisions:
-                model.train(True)
-                loss, stats = policy_loss(model, decisions, cfg.credit)
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                model.train(False)
-                losses.append(stats["loss"])
-            _record_decisions(engine, train_id, epoch, groups, len(eps_all))
-            eps_all.extend(e for g in groups for e in g)
+            if not cfg.reuse_passes:
+                stepper.step([e for g in groups for e in g])
+            _record_decisions(engine, train_id, epoch, groups, len(eps_epoch))
+            eps_epoch.extend(e for g in groups for e in g)
             if bar:
-                bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(losses):.3f}" if losses else "-")
+                ls = stepper.losses
+                bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(ls):.3f}" if ls else "-")
             if stop_event is not None and stop_event.is_set():
+                stopped = True
                 break
-        rec = _epoch_record(train_id, epoch + 1, eps_all, losses, time.time() - te, cfg)
+        if cfg.reuse_passes and not stopped:
+            pool = (pool if cfg.accumulate else []) + eps_epoch
+            _reuse_passes(stepper, pool, cfg, epoch, stop_event)
+        rec = _epoch_record(train_id, epoch + 1, eps_epoch, stepper.losses, time.time() - te, cfg)
         engine.store.write(rec)
         records.append(rec)
         meta = _meta(cfg, train_id, epoch + 1, model)
-        save_checkpoint(path, model, optimizer=opt, meta=meta)
+        save_checkpoint(path, model, optimizer=stepper.opt, meta=meta)
         write_sidecar(path, meta, records)
         if on_epoch:
             on_epoch(rec)
-        if stop_event is not None and stop_event.is_set():
+        if stopped or (stop_event is not None and stop_event.is_set()):
+            stopped = True
             break
     if bar:
         bar.close()
     engine.store.flush()
-    return TrainResult(train_id, path, records, weights_sha(model), time.time() - t0)
+    threshold = None
+    if cfg.val_tasks and not stopped and not cfg.episodes_from_db:
+        from .calibrate import calibrate_checkpoint
+
+        threshold = calibrate_checkpoint(engine, path, cfg, progress=progress).threshold
+    return TrainResult(train_id, path, records, weights_sha(model), time.time() - t0, threshold)
+
+
+def _reuse_passes(stepper: _Stepper, pool: list[Episode], cfg: TrainConfig, epoch: int,
+                  stop_event: threading.Event | None) -> None:
+    """``reuse_passes`` shuffled passes over ``pool`` in batches of ``batch_episodes`` episodes."""
+    for p in range(cfg.reuse_passes):
+        idx = list(range(len(pool)))
+        random.Random(derive_seed(cfg.seed, "reuse", epoch, p)).shuffle(idx)
+        for i in range(0, len(idx), cfg.batch_episodes):
+            stepper.step([pool[j] for j in idx[i:i + cfg.batch_episodes]])
+            if stop_event is not None and stop_event.is_set():
+                return
 
 
 def _meta(cfg: TrainConfig, train_id: str, epoch: int, model: AdmissionController) -> dict:
     from .engine import _redact
 
-    return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite,
+    return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite, "recipe": cfg.recipe,
             "train_config": _redact(cfg.to_dict()),
             "weights_sha": weights_sha(model), "saved_at": time.time()}
 
 
-def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord]) -> Path:
-    """``<checkpoint>.json``: the config that produced the checkpoint and its per-epoch metrics."""
+def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord] | None = None,
+                  ) -> Path:
+    """``<checkpoint>.json``: the recipe and config that produced the checkpoint, its per-epoch
+    metrics, and (once calibrated) its threshold with the validation curve. Keys already in the
+    file that ``meta`` does not name (e.g. the calibration) are kept."""
     side = path.with_suffix(".json")
-    rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra_json"}
-            | {"extra": json.loads(r.extra_json)} for r in epochs]
-    side.write_text(json.dumps({**meta, "epochs": rows}, indent=2, default=str) + "\n")
+    old = json.loads(side.read_text()) if side.is_file() else {}
+    if epochs is not None:
+        old.pop("calibration", None)  # a new epoch's weights invalidate an older calibration
+        old.pop("threshold", None)
+        rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra_json"}
+                | {"extra": json.loads(r.extra_json)} for r in epochs]
+        meta = {**meta, "epochs": rows}
+    side.write_text(json.dumps({**old, **meta}, indent=2, default=str) + "\n")
     return side
 
 
@@ -239,10 +294,16 @@ def _epoch_record(train_id: str, epoch: int, eps: list[Episode], losses: list[fl
                   cfg: TrainConfig) -> TrainEpochRecord:
     decs = [d for e in eps for d in e.decisions]
     admitted = [d for d in decs if d.admit]
+    by_action: dict[str, list[bool]] = {}
+    for d in decs:
+        by_action.setdefault(d.action or "?", []).append(d.admit)
     extra = {"runtime_s": float(np.mean([e.runtime_s for e in eps])) if eps else 0.0,
              "decisions": len(decs), "r_agg": float(np.mean([e.r_agg for e in eps])) if eps else 0.0,
              "r_first": float(np.mean([e.r_first for e in eps])) if eps else 0.0,
              "mean_p_yes": float(np.mean([d.p_yes for d in decs])) if decs else 0.0,
+             "admit_by_action": {k: round(float(np.mean(v)), 4) for k, v in sorted(by_action.items())},
+             "trained_on": len(trained_on(decs, cfg.credit)), "steps": len(losses),
+             "recipe": cfg.recipe,
              "source": "db" if cfg.episodes_from_db else "engine",
              "backend": None if cfg.episodes_from_db else cfg.backend}
     return TrainEpochRecord(
@@ -266,30 +327,6 @@ def _record_decisions(engine: Engine, train_id: str, epoch: int, groups: list[li
             n += 1
 
 
-class _EngineEpisodes:
-    """Episodes played live on the engine (the default)."""
-
-    def __init__(self, engine: Engine, cfg: TrainConfig) -> None:
-        self.engine, self.cfg = engine, cfg
-        suite = engine.suite(cfg.suite)
-        self.tasks = suite.tasks[: cfg.tasks] if cfg.tasks else suite.tasks
-        self.n_tasks, self.per_task = len(self.tasks), cfg.episodes
-
-    def group(self, i: int, epoch: int, train_id: str, model: AdmissionController) -> list[Episode]:
-        task = self.tasks[i]
-        return [play_episode(self.engine, model, task, self.cfg,
-                             derive_seed(self.cfg.seed, epoch, task.id, g) % (2 ** 31),
-                             f"train-{train_id}") for g in range(self.cfg.episodes)]
-
-
-def _episode_source(engine: Engine, cfg: TrainConfig):
-    if cfg.episodes_from_db:
-        from .offline_episodes import RecordedEpisodes
-
-        return RecordedEpisodes(cfg.episodes_from_db, cfg, store=engine.store)
-    return _EngineEpisodes(engine, cfg)
-
-
 def _progress(enabled: bool, total: int, desc: str):
     if not enabled:
         return None
@@ -298,3 +335,29 @@ def _progress(enabled: bool, total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="ep", file=sys.stderr)
+
+
+_FLAG_FIELDS = ("epochs", "episodes", "batch_tasks", "reuse_passes", "batch_episodes", "lr",
+                "val_seeds", "thresholds")
+_CREDIT_FLAGS = ("temperature", "epsilon", "lambda_first", "beta", "bonus_when", "lambda_sparse",
+                 "usage_penalty", "cost_alpha")
+
+
+def train_config_from_args(a: dict[str, Any], **fields: Any) -> TrainConfig:
+    """A TrainConfig from ``lts train``'s flags: the recipe's values, then every flag that was given
+    (None means "not given"). ``fields`` are set as they are (backend options, controller)."""
+    top = {k: a[k] for k in _FLAG_FIELDS if a.get(k) is not None}
+    credit = {k: a[k] for k in _CREDIT_FLAGS if a.get(k) is not None}
+    if a.get("skip_zero"):
+        credit["skip_zero"] = a["skip_zero"] == "yes"
+    credit.update({"usage_bonus": not a.get("no_usage_bonus"), "sparsity": not a.get("no_sparsity"),
+                   "group_norm": not a.get("no_group_norm")})
+    if a.get("no_accumulate"):
+        top["accumulate"] = False
+    return TrainConfig.from_recipe(
+        a.get("recipe") or "lts", suite=a["suite"], tasks=a.get("tasks") or 0,
+        val_tasks=a.get("val_tasks") or "", teams=a["teams"], backend=a["backend"],
+        max_steps=a["max_steps"], embedder=a["embedder"], weight_decay=a["weight_decay"],
+        grad_clip=a["grad_clip"], reward_metric=a["reward_metric"], seed=a["seed"],
+        episodes_from_db=a.get("from_db"), source_filter=a.get("source_filter") or "",
+        credit=credit, **top, **fields)

@@ -2,9 +2,12 @@
 
 Options (``--policy-options '{"checkpoint": "...", ...}'``):
 - ``checkpoint``: a file written by ``lts train``; default the shipped ``assets/controller/lts-controller.pt``.
-- ``threshold``: admit when P(YES) >= threshold (default 0.5, i.e. argmax of YES/NO).
-- ``sample`` / ``temperature``: sample YES/NO from softmax(logits / temperature) instead (the trainer
-  does this with temperature 1.2); the draw uses the decision's own seeded rng, so runs replay.
+- ``threshold``: admit when P(YES) >= threshold. Default: the threshold calibrated on the training
+  suite's validation split and stored with the checkpoint, else 0.5 (argmax of YES/NO).
+- ``sample`` / ``temperature`` / ``epsilon``: sample YES/NO from (1 - epsilon) * softmax(logits / T)
+  + epsilon / 2 instead (the trainer does this); the draw uses the decision's own seeded rng.
+- ``explain`` (default true): record each input's contribution to P(YES) and the most similar
+  decisions of the training record (``lts_core.explain``) with the decision.
 
 The trainer passes a live ``model`` and a ``trace`` list: every decision's inputs are appended to it
 so the gradient can be computed after the episode. Loaded checkpoints are cached per file (path and
@@ -27,17 +30,21 @@ from ..controller import (
     describe_checkpoint,
     load_checkpoint,
 )
+from ..credit import mix_epsilon
+from ..explain import TrainingMemory, attributions, in_words
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
-_CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any]]] = {}
+_CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any], Any]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def cached_checkpoint(path: Path) -> tuple[AdmissionController, dict[str, Any]]:
+def cached_checkpoint(path: Path) -> tuple[AdmissionController, dict[str, Any], Any]:
+    """(model, checkpoint dict, TrainingMemory or None), loaded once per file version."""
     key = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = load_checkpoint(path)
+            model, blob = load_checkpoint(path)
+            _CACHE[key] = (model, blob, TrainingMemory.load(path))
         return _CACHE[key]
 
 
@@ -50,26 +57,38 @@ class TracedDecision:
     x: DecisionInput
     admit: bool
     p_yes: float
-    entry_id: int | None = None  # filled in by the trainer from the run's admissions
+    action: str = ""
+    summary: str = ""
 
 
 class LearnedPolicy(AdmissionPolicy):
     name = "learned"
 
-    def __init__(self, checkpoint: str | None = None, threshold: float = 0.5, sample: bool = False,
-                 temperature: float = 1.2, model: AdmissionController | None = None,
+    def __init__(self, checkpoint: str | None = None, threshold: float | None = None,
+                 sample: bool = False, temperature: float = 1.2, epsilon: float = 0.0,
+                 explain: bool = True, model: AdmissionController | None = None,
                  trace: list[TracedDecision] | None = None) -> None:
-        if not 0.0 <= threshold <= 1.0:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"learned threshold must be in [0, 1], got {threshold}")
         if temperature <= 0:
             raise ValueError(f"learned temperature must be positive, got {temperature}")
+        if not 0.0 <= epsilon < 1.0:
+            raise ValueError(f"learned epsilon must be in [0, 1), got {epsilon}")
+        self.memory: TrainingMemory | None = None
+        stored = None
         if model is not None:
             self.model, self.source = model, {"checkpoint": "(live model of a training job)"}
         else:
             path = Path(checkpoint) if checkpoint else default_checkpoint()
-            self.model, blob = cached_checkpoint(path)
+            self.model, blob, self.memory = cached_checkpoint(path)
             self.source = describe_checkpoint(path, blob)
-        self.threshold, self.sample, self.temperature = threshold, sample, temperature
+            stored = blob.get("meta", {}).get("threshold")
+        self.threshold = float(threshold if threshold is not None else stored if stored is not None
+                               else 0.5)
+        self.threshold_source = ("option" if threshold is not None else
+                                 "calibrated (checkpoint)" if stored is not None else "default 0.5")
+        self.sample, self.temperature, self.epsilon = sample, temperature, epsilon
+        self.explain = explain and trace is None  # the trainer needs no explanations
         self.trace = trace
 
     def inputs(self, ctx: AdmissionContext) -> DecisionInput:
@@ -83,19 +102,42 @@ class LearnedPolicy(AdmissionPolicy):
         x = self.inputs(ctx)
         p_eval, p_t = self.model.scores(x, (1.0, self.temperature))
         if self.sample:
-            p = p_t
+            p = mix_epsilon(p_t, self.epsilon)
             admit = ctx.rng.random() < p
-            reason = f"sampled at T={self.temperature}: P(YES)={p:.3f} -> {'YES' if admit else 'NO'}"
+            reason = (f"sampled at T={self.temperature}, epsilon={self.epsilon}: P(YES)={p:.3f} -> "
+                      f"{'YES' if admit else 'NO'}")
         else:
             p = p_eval
             admit = p >= self.threshold
-            reason = f"P(YES)={p:.3f} {'>=' if admit else '<'} {self.threshold}"
+            reason = f"P(YES)={p:.3f} {'>=' if admit else '<'} threshold {self.threshold:.2f}"
         if self.trace is not None:
-            self.trace.append(TracedDecision(ctx.team_idx, ctx.step_idx, x, admit, p))
-        return AdmissionDecision(round(p_eval, 6), admit, {
-            "reason": reason, "p_yes": round(p_eval, 6), "keys_seen": len(ctx.keys),
-            "nearest": nearest_keys(ctx)})
+            self.trace.append(TracedDecision(ctx.team_idx, ctx.step_idx, x, admit, p, ctx.action,
+                                             ctx.s))
+        feats: dict[str, Any] = {"reason": reason, "p_yes": round(p_eval, 6),
+                                 "threshold": self.threshold, "keys_seen": len(ctx.keys),
+                                 "nearest": nearest_keys(ctx)}
+        if self.explain:
+            feats.update(self._explanation(ctx, x, admit, p_eval))
+            feats["reason"] = f"{reason}. {feats['in_words']}"
+        return AdmissionDecision(round(p_eval, 6), admit, feats)
+
+    def _explanation(self, ctx: AdmissionContext, x: DecisionInput, admit: bool,
+                     p: float) -> dict[str, Any]:
+        _, attr = attributions(self.model, x, [e.entry_id for e in ctx.keys])
+        texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o}
+        out: dict[str, Any] = {"attribution": attr,
+                               "in_words": in_words(admit, p, self.threshold, attr, texts)}
+        if self.memory is not None:
+            import torch
+
+            from ..controller import collate
+
+            with torch.no_grad():
+                v = self.model.encode(collate([x], self.model.config.max_keys))[0].numpy()
+            out["similar_training"] = self.memory.nearest(v, 3)
+        return out
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "threshold": self.threshold, "sample": self.sample,
-                "temperature": self.temperature, **self.source}
+        return {"name": self.name, "threshold": self.threshold,
+                "threshold_source": self.threshold_source, "sample": self.sample,
+                "temperature": self.temperature, "epsilon": self.epsilon, **self.source}

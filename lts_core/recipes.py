@@ -1,0 +1,46 @@
+"""Named training recipes (``lts train --recipe NAME``): every constant with its source.
+
+A recipe is a set of defaults for ``TrainConfig`` and its ``CreditConfig``; any flag given on the
+command line overrides it. Sources:
+
+- ``official``: the authors' released code (UCF-CRCV/autogen-lts, ``train_decision.py``,
+  ``joint_train.py``, ``Templates/VerifiedMemoryParallelAgents/scenario.py``; see
+  ../shared/reference/lts-official-code.md): usage bonus 0.5 only when A > 0; decisions with A_t ~ 0
+  skipped (so sparsity 0.1 acts only where A_t != 0); epsilon 0.1 exploration at T 1.2; 5 epochs;
+  each epoch plays its traces with the current controller, then 10 reuse passes over the traces of
+  all epochs so far, in batches of 16 episodes; AdamW lr 1e-4; G = 4.
+- ``v1``: this project's first recipe (the paper's wording: bonus when R > 0; our sweep chose beta 1,
+  lambda_sparse 0.3 and lr 1e-3 on hotpotqa-train; sparsity on every decision; on-line, one step per
+  task group).
+- ``lts``: the shipped controller's recipe: ``official`` plus this project's additions, chosen on
+  hotpotqa-train and its validation split (docs/controller.md, "How the shipped recipe was chosen").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "v1": {
+        "epochs": 4, "episodes": 5, "batch_tasks": 1, "lr": 1e-3, "reuse_passes": 0,
+        "credit": {"beta": 1.0, "lambda_sparse": 0.3, "bonus_when": "reward", "skip_zero": False,
+                   "epsilon": 0.0, "usage_penalty": 0.0, "cost_alpha": 0.0, "temperature": 1.2},
+    },
+    "official": {
+        "epochs": 5, "episodes": 4, "batch_tasks": 1, "lr": 1e-4, "reuse_passes": 10,
+        "batch_episodes": 16, "accumulate": True,
+        "credit": {"beta": 0.5, "lambda_sparse": 0.1, "bonus_when": "advantage", "skip_zero": True,
+                   "epsilon": 0.1, "usage_penalty": 0.0, "cost_alpha": 0.0, "temperature": 1.2},
+    },
+}
+# Filled in from the sweep in docs/controller.md; until then the same as "official".
+RECIPES["lts"] = {**RECIPES["official"], "credit": {**RECIPES["official"]["credit"]}}
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """A copy of the named recipe's settings; ValueError naming the known ones otherwise."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+    r = dict(RECIPES[name])
+    r["credit"] = dict(r["credit"])
+    return r
