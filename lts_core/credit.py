@@ -50,6 +50,7 @@ class Decision:
     used: bool = False  # that entry was fetched by some team in this episode
     advantage: float = 0.0  # A_t, filled by ``assign_credit``
     action: str = ""  # the step's kind (search, open, answer, ...), for the record only
+    summary: str = ""  # the step's summary s, for the record only
 
 
 @dataclass

@@ -53,7 +53,8 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
     for t in trace:
         eid = entry_of.get((t.team_idx, t.step_idx))
         decisions.append(Decision(t.team_idx, t.step_idx, t.x, t.admit, t.p_yes, eid,
-                                  eid is not None and eid in used, action=t.action))
+                                  eid is not None and eid in used, action=t.action,
+                                  summary=t.summary))
     rec = summary.record
     answered = [t.rec for t in run.teams if t.rec.status == "answered" and t.rec.answer]
     first = min(answered, key=lambda r: (r.t_end or 0.0, r.team_idx)) if answered else None

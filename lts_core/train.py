@@ -245,12 +245,30 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
     if bar:
         bar.close()
     engine.store.flush()
+    if records and eps_epoch:
+        save_training_memory(path, model, eps_epoch, cfg.seed)
     threshold = None
     if cfg.val_tasks and not stopped and not cfg.episodes_from_db:
         from .calibrate import calibrate_checkpoint
 
         threshold = calibrate_checkpoint(engine, path, cfg, progress=progress).threshold
     return TrainResult(train_id, path, records, weights_sha(model), time.time() - t0, threshold)
+
+
+def save_training_memory(path: Path, model: AdmissionController, episodes: list[Episode],
+                         seed: int, limit: int = 3000) -> Path:
+    """Keep up to ``limit`` decisions of the last epoch beside the checkpoint (explain.py), so a
+    learned decision can name the training decisions most like it and what they got."""
+    from .explain import TrainingMemory, cls_states
+
+    decs = [(e, d) for e in episodes for d in e.decisions]
+    if len(decs) > limit:
+        decs = random.Random(derive_seed(seed, "memory")).sample(decs, limit)
+    meta = [{"run_id": e.run_id, "team_idx": d.team_idx, "step_idx": d.step_idx,
+             "action": d.action, "summary": d.summary[:160], "admitted": d.admit,
+             "advantage": round(d.advantage, 4), "used": d.used, "reward": round(e.reward, 4)}
+            for e, d in decs]
+    return TrainingMemory(cls_states(model, [d.x for _, d in decs]), meta).save(path)
 
 
 def _reuse_passes(stepper: _Stepper, pool: list[Episode], cfg: TrainConfig, epoch: int,

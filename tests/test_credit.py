@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from lts_core.controller import AdmissionController, ControllerConfig, DecisionInput
-from lts_core.credit import CreditConfig, Decision, Episode, assign_credit, policy_loss
+from lts_core.credit import (
+    CreditConfig,
+    Decision,
+    Episode,
+    assign_credit,
+    mix_epsilon,
+    policy_loss,
+)
 
 D = 384
 
@@ -105,3 +112,85 @@ def test_sparsity_lowers_the_admission_rate_on_a_small_problem():
     with_sparsity, without = trained_p_yes(True), trained_p_yes(False)
     assert with_sparsity < 0.5 < without + 0.3  # it admits less than half ...
     assert with_sparsity < without - 0.2  # ... and far less than without the term
+
+
+# ------------------------------------------------------------ the released code's rules (official)
+OFFICIAL = dict(beta=0.5, lambda_sparse=0.1, bonus_when="advantage", skip_zero=True)
+
+
+def test_official_bonus_only_on_used_entries_with_positive_advantage():
+    good_used, good_unused, bad_used = dec(True, True, 0), dec(True, False, 1), dec(True, True, 2)
+    g = [ep(1.0, 0.0, [good_used, good_unused]), ep(0.5, 0.0, [bad_used])]
+    assign_credit([g], CreditConfig(**OFFICIAL))
+    assert good_used.advantage == pytest.approx(1.0 + 0.5, abs=1e-4)
+    assert good_unused.advantage == pytest.approx(1.0, abs=1e-4)
+    # R = 0.5 > 0 but A < 0: the paper's wording would pay the bonus, the released code does not
+    assert bad_used.advantage == pytest.approx(-1.0, abs=1e-4)
+    assign_credit([g], CreditConfig(**{**OFFICIAL, "bonus_when": "reward"}))
+    assert bad_used.advantage == pytest.approx(-1.0 + 0.5, abs=1e-4)
+
+
+def test_official_skips_zero_advantage_decisions_entirely():
+    torch.manual_seed(0)
+    model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1))
+    flat = [dec(True, False, 0), dec(False, False)]  # a group whose episodes scored the same
+    assign_credit([[ep(1.0, 1.0, [flat[0]]), ep(1.0, 1.0, [flat[1]])]], CreditConfig(**OFFICIAL))
+    assert [d.advantage for d in flat] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="no decisions"):  # nothing left: no sparsity term either
+        policy_loss(model, flat, CreditConfig(**OFFICIAL))
+    loss_v1, stats = policy_loss(model, flat, CreditConfig(lambda_sparse=0.1))
+    assert stats["trained_on"] == 2 and loss_v1.item() > 0  # v1: sparsity on every decision
+    signal = [dec(True, False, 0), dec(False, False)]
+    assign_credit([[ep(1.0, 0.0, [signal[0]]), ep(0.0, 0.0, [signal[1]])]], CreditConfig(**OFFICIAL))
+    _, stats = policy_loss(model, flat + signal, CreditConfig(**OFFICIAL))
+    assert stats["trained_on"] == 2  # only the two decisions with A != 0
+
+
+def test_epsilon_mixing_of_the_rollout_probability():
+    assert mix_epsilon(0.0, 0.1) == pytest.approx(0.05)
+    assert mix_epsilon(1.0, 0.1) == pytest.approx(0.95)
+    assert mix_epsilon(0.3, 0.0) == pytest.approx(0.3)
+    # the learned policy samples with the mixed probability and records it
+    import random
+
+    from lts_core.policies.learned import LearnedPolicy
+
+    class Zero(torch.nn.Module):  # P(YES) = 0 at any temperature
+        config = ControllerConfig(width=32, heads=2, ff=32, layers=1)
+
+        def scores(self, x, temps):
+            return [0.0 for _ in temps]
+
+    trace: list = []
+    pol = LearnedPolicy(model=Zero(), sample=True, epsilon=0.2, trace=trace)
+    from lts_core.embeddings import HashEmbedder
+    from lts_core.policies.base import AdmissionContext
+
+    emb = HashEmbedder()
+    admits = 0
+    for i in range(2000):
+        ctx = AdmissionContext("q", [], "u", "s", "o", "search", 0, i, emb, emb.one("s"),
+                               rng=random.Random(i))
+        admits += pol.decide(ctx).admit
+    assert trace[0].p_yes == pytest.approx(0.1)
+    assert 0.08 < admits / 2000 < 0.12  # epsilon / 2 of YES although the model says never
+
+
+def test_usage_penalty_on_fetched_entries_of_worse_episodes():
+    good_used, bad_used, bad_unused = dec(True, True, 0), dec(True, True, 1), dec(True, False, 2)
+    g = [ep(1.0, 0.0, [good_used]), ep(0.0, 0.0, [bad_used, bad_unused])]
+    assign_credit([g], CreditConfig(**OFFICIAL, usage_penalty=0.7))
+    assert good_used.advantage == pytest.approx(1.0 + 0.5, abs=1e-4)
+    assert bad_used.advantage == pytest.approx(-1.0 - 0.7, abs=1e-4)
+    assert bad_unused.advantage == pytest.approx(-1.0, abs=1e-4)
+
+
+def test_cost_term_prefers_the_faster_episode_at_equal_score():
+    fast, slow = ep(1.0, 1.0, [dec(True, False, 0)]), ep(1.0, 1.0, [dec(True, False, 1)])
+    fast.runtime_s, slow.runtime_s = 200.0, 400.0
+    fast.runtime_ref_s = slow.runtime_ref_s = 400.0
+    assign_credit([[fast, slow]], CreditConfig(cost_alpha=0.5, beta=0.0))
+    assert fast.reward == pytest.approx(2.0 - 0.25) and slow.reward == pytest.approx(2.0 - 0.5)
+    assert fast.decisions[0].advantage > 0 > slow.decisions[0].advantage
+    with pytest.raises(ValueError, match="runtime of `none`"):
+        assign_credit([[ep(1.0, 1.0, [])]], CreditConfig(cost_alpha=0.5))

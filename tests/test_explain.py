@@ -1,0 +1,92 @@
+"""Explaining a learned decision: attributions are the recorded change in P(YES); the training
+memory names similar decisions; the words name the input that mattered."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lts_core.controller import AdmissionController, ControllerConfig, DecisionInput, collate
+from lts_core.engine import RunConfig
+from lts_core.explain import TrainingMemory, attributions, cls_states, in_words
+from lts_core.train import TrainConfig, train
+
+TINY = ControllerConfig(width=32, heads=2, ff=32, layers=1)
+
+
+def _x(seed: int, n_keys: int = 3) -> DecisionInput:
+    r = np.random.default_rng(seed)
+    v = lambda n=None: r.standard_normal((n, 384) if n else 384).astype(np.float32)  # noqa: E731
+    return DecisionInput(v(), v(n_keys), v(), v(), v())
+
+
+def _p(model, x: DecisionInput, drop=None, key_mask=None) -> float:
+    b = collate([x], model.config.max_keys)
+    if drop is not None:
+        b.drop = torch.tensor([drop])
+    if key_mask is not None:
+        b.key_mask = torch.tensor([key_mask])
+    with torch.no_grad():
+        return float(torch.softmax(model(b), -1)[0, 1])
+
+
+def test_each_attribution_is_the_change_in_p_yes_without_that_input():
+    torch.manual_seed(0)
+    model = AdmissionController(TINY).eval()
+    x = _x(1)
+    p, attr = attributions(model, x, key_ids=[10, 11, 12])
+    assert p == pytest.approx(_p(model, x), abs=1e-6)
+    by = {(a["input"], a.get("entry_id")): a for a in attr}
+    assert by[("o", None)]["p_without"] == pytest.approx(_p(model, x, drop=[False, False, False, True]), abs=1e-6)
+    assert by[("query", None)]["p_without"] == pytest.approx(_p(model, x, drop=[True, False, False, False]), abs=1e-6)
+    assert by[("keys", None)]["p_without"] == pytest.approx(_p(model, x, key_mask=[False] * 3), abs=1e-6)
+    k11 = by[("key", 11)]
+    assert k11["p_without"] == pytest.approx(_p(model, x, key_mask=[True, False, True]), abs=1e-6)
+    for a in attr:
+        assert a["delta"] == pytest.approx(p - a["p_without"], abs=1e-6)
+    assert {a["input"] for a in attr} >= {"query", "u", "s", "o", "keys", "key"}
+
+
+def test_in_words_names_the_input_that_pushed_the_decision():
+    attr = [{"input": "o", "p_without": 0.6, "delta": -0.55}, {"input": "u", "p_without": 0.1,
+                                                              "delta": -0.05}]
+    w = in_words(False, 0.05, 0.5, attr, {"o": "error: the search failed"})
+    assert w.startswith("rejected mostly because of o (the step's output)")
+    assert "search failed" in w and "flip" in w
+    assert "admitted" in in_words(True, 0.9, 0.5, [{"input": "s", "p_without": 0.2, "delta": 0.7}])
+
+
+def test_training_memory_round_trip_and_nearest(tmp_path):
+    torch.manual_seed(0)
+    model = AdmissionController(TINY).eval()
+    xs = [_x(i) for i in range(5)]
+    vecs = cls_states(model, xs)
+    mem = TrainingMemory(vecs, [{"action": f"a{i}", "admitted": bool(i % 2)} for i in range(5)])
+    mem.save(tmp_path / "c.pt")
+    back = TrainingMemory.load(tmp_path / "c.pt")
+    assert back is not None and len(back.meta) == 5
+    top = back.nearest(vecs[3], 3)
+    assert top[0]["action"] == "a3" and top[0]["similarity"] == pytest.approx(1.0, abs=1e-2)
+
+
+def test_a_recorded_learned_decision_carries_its_explanation(engine, demo_suite, tmp_path):
+    cfg = TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, teams=2, embedder="hash",
+                      controller=TINY)
+    res = train(engine, cfg, out=tmp_path / "c.pt")
+    assert TrainingMemory.path_for(res.checkpoint).is_file()
+    s = engine.run_task(demo_suite.tasks[3], demo_suite,
+                        RunConfig(teams=2, policy="learned", embedder="hash", seed=1,
+                                  policy_options={"checkpoint": str(res.checkpoint)}))
+    engine.store.flush()
+    rows = engine.store.query("SELECT score, admitted, features_json FROM admissions WHERE run_id = ?",
+                              [s.record.run_id])
+    assert len(rows)
+    for r in rows.itertuples():
+        f = json.loads(r.features_json)
+        assert f["threshold"] == 0.5 and f["in_words"] in f["reason"]
+        assert {a["input"] for a in f["attribution"]} >= {"query", "u", "s", "o"}
+        assert len(f["similar_training"]) == 3
+        assert {"action", "admitted", "advantage", "used"} <= set(f["similar_training"][0])
