@@ -7,7 +7,9 @@ Task files, model output and tool output are data, never markup. Two helpers, on
   labels, ``help=``. Every markup character becomes a numeric character reference (``[`` ->
   ``&#91;``): markdown decodes those to plain text after it has parsed the structure, and so does
   HTML, so images, links, bare URLs, emphasis, code, ``:color[...]``/``:material/...:`` directives,
-  ``$`` maths and tags all stay text, inside app-built HTML as well as in plain markdown.
+  ``$`` maths and tags all stay text, inside app-built HTML as well as in plain markdown. Bare
+  URLs and e-mail addresses get an invisible word joiner (U+2060) before ``://``, ``www.``'s dot
+  and ``@``: Streamlit links them in the decoded text, after markdown parsing.
 - ``esc(text)``: plain HTML and plotly text (hover text, trace names, tick labels, titles).
   Plotly decodes ``&lt; &gt; &amp;`` and numeric references only, hence ``&#34;``/``&#39;``.
 
@@ -29,6 +31,8 @@ _NEWLINES = re.compile(r"[ \t]*(?:\r\n|\r|\n)\s*")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
 _PLAIN = set(",;?%/")  # punctuation that starts no markup, wherever it stands
 _MD = {c: f"&#{ord(c)};" for c in string.punctuation if c not in _PLAIN} | _HTML
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=www)(?=\.)|(?=@)")
+JOINER = "\u2060"  # word joiner: invisible, breaks the autolink patterns
 
 
 def clip(text: object, limit: int | None = LIMIT, *, lines: bool = False) -> str:
@@ -47,5 +51,6 @@ def esc(text: object, limit: int | None = LIMIT) -> str:
 
 def md(text: object, limit: int | None = LIMIT, *, lines: bool = False) -> str:
     """``text`` that every markdown renderer of Streamlit shows as the same plain characters."""
-    body = "".join(_MD.get(c, c) for c in clip(text, limit, lines=lines))
+    plain = _AUTOLINK.sub(JOINER, clip(text, limit, lines=lines))
+    body = "".join(_MD.get(c, c) for c in plain)
     return body.replace("\n", "  \n")

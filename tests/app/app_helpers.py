@@ -34,7 +34,7 @@ def texts(at) -> str:
     parts = [e.value for e in (*at.markdown, *at.caption, *at.title, *at.subheader, *at.info,
                                 *at.success, *at.warning, *at.error)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    return html.unescape("\n".join(str(p) for p in parts))
+    return html.unescape("\n".join(str(p) for p in parts)).replace("\u2060", "")  # invisible
 
 
 def no_exception(at) -> None:

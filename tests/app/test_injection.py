@@ -10,6 +10,7 @@ the same pages in chromium.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 
@@ -26,6 +27,7 @@ RAW = ("<script", "<iframe", "<img", "![", "](", "127.0.0.1:1")
 APP_TAGS = {"div", "span", "b", "code"}
 PLOTLY_SHOWN = {"text", "hovertext", "name", "ticktext", "hovertemplate", "title"}
 TAG = re.compile(r"<\s*/?\s*([a-zA-Z][\w-]*)")
+AUTOLINK = re.compile(r"(https?://|www(?=\.))|[-.\w+]+@[-\w]+(\.[-\w]+)+", re.I)  # remark-gfm
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,7 @@ def check_page(at) -> None:
                     assert not any(r in s for r in ("<script", "<iframe", "<img", "<a ")), s
             elif field in MARKDOWN_FIELDS:
                 assert not any(r in value for r in RAW), (field, value)
+                assert not AUTOLINK.search(html.unescape(value)), (field, value)
                 if allow_html:
                     assert set(TAG.findall(value)) <= APP_TAGS, value
 

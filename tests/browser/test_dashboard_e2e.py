@@ -9,106 +9,43 @@ Skipped (not failed) when chromium or playwright is absent.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("LTS_SCREENSHOTS") or Path(__file__).parent / "screenshots")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
-WIDTH, HEIGHT = 1440, 900
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # browser_helpers, whatever the rootdir
+from browser_helpers import (  # noqa: E402
+    SHOTS,
+    choose,
+    chromium_page,
+    goto,
+    need_browser,
+    shot,
+    streamlit_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (scripts/install_test_deps.sh installs it)")
-    pytest.importorskip("playwright.sync_api")
-    port = _free_port()
-    env = {**os.environ, "LTS_DB": str(tmp_path_factory.mktemp("e2e") / "lts.duckdb"),
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the dashboard did not start within 60 s")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    need_browser()
+    env = {"LTS_DB": str(tmp_path_factory.mktemp("e2e") / "lts.duckdb")}
+    with streamlit_server("app/main.py", env, tmp_path_factory.mktemp("log")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-        pg.set_default_timeout(60_000)
-        pg.goto(server)
+    with chromium_page(server) as pg:
         yield pg
-        browser.close()
-
-
-def shot(pg, name: str) -> Path:
-    """Screenshot the whole page: grow the viewport to the main area's height first."""
-    time.sleep(1.2)  # let plotly finish its transitions
-    h = pg.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-                    " return m ? m.scrollHeight : document.body.scrollHeight; }")
-    pg.set_viewport_size({"width": WIDTH, "height": int(min(max(h, HEIGHT), 5000))})
-    time.sleep(1.0)
-    path = SHOTS / f"{name}.png"
-    pg.screenshot(path=str(path))
-    pg.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    return path
-
-
-def goto(pg, title: str) -> None:
-    pg.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    pg.get_by_role("heading", name=title, level=1).wait_for()
 
 
 def n_bars(pg) -> int:
     return pg.locator(".js-plotly-plot").first.locator(".barlayer .point").count()
-
-
-def choose(pg, label: str, option: str | re.Pattern) -> None:
-    pg.get_by_role("combobox", name=label, exact=True).click()
-    pg.get_by_role("option", name=option).first.click()
 
 
 def test_dashboard_end_to_end(page):

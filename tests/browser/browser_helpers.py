@@ -1,0 +1,117 @@
+"""Shared pieces of the browser tests: a Streamlit server, chromium, screenshots, page checks.
+
+``LTS_E2E_PORTS=8611-8619`` restricts the servers' ports to a range (default: any free port);
+``LTS_SCREENSHOTS`` is where screenshots go (default ``tests/browser/screenshots``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("LTS_SCREENSHOTS") or Path(__file__).parent / "screenshots")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+WIDTH, HEIGHT = 1440, 900
+
+
+def need_browser() -> None:
+    """Skip when chromium or playwright is missing (``scripts/install_test_deps.sh`` adds them)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/install_test_deps.sh installs it)")
+    pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    lo, _, hi = (os.environ.get("LTS_E2E_PORTS") or "0").partition("-")
+    for port in range(int(lo), int(hi or lo) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port in LTS_E2E_PORTS={os.environ['LTS_E2E_PORTS']}")
+
+
+@contextlib.contextmanager
+def streamlit_server(script: str | Path, env: dict[str, str], log_dir: Path,
+                     timeout: float = 60) -> Iterator[str]:
+    """``streamlit run script`` from the repository root (its .streamlit/config.toml applies)."""
+    port = free_port()
+    full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **env}
+    log = open(log_dir / f"streamlit-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=full_env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the dashboard did not start within {timeout:.0f} s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def chromium_page(base: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        pg.set_default_timeout(60_000)
+        pg.goto(base)
+        try:
+            yield pg
+        finally:
+            browser.close()
+
+
+def shot(pg, name: str) -> Path:
+    """Screenshot the whole page: grow the viewport to the main area's height first."""
+    time.sleep(1.2)  # let plotly finish its transitions
+    h = pg.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                    " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    pg.set_viewport_size({"width": WIDTH, "height": int(min(max(h, HEIGHT), 5000))})
+    time.sleep(1.0)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    return path
+
+
+def goto(pg, title: str) -> None:
+    pg.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    pg.get_by_role("heading", name=title, level=1).wait_for()
+
+
+def choose(pg, label: str, option) -> None:
+    pg.get_by_role("combobox", name=label, exact=True).click()
+    pg.get_by_role("option", name=option).first.click()
