@@ -13,6 +13,11 @@ lock, so admission decisions and bank additions happen one at a time in clock or
 
 One failing team never takes the run down: its exception is recorded as the team's error and the
 other teams go on. The run fails only when every team failed.
+
+Faults (``lts_core.faults``): ``runs.error`` / ``teams.error`` hold one line for users, the traceback
+goes to ``error_detail``; model calls made before a failure (``e.usages``) are recorded as
+``llm_calls`` rows like any other. Secrets (``lts_core.secrets``): ``config_json`` is recorded with
+every secret masked, and so is every error text.
 """
 
 from __future__ import annotations
@@ -23,19 +28,21 @@ import json
 import random
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import BackendContext, make_backend
+from .backends.base import LLMUsage, as_usages
 from .config import Settings
 from .embeddings import get_embedder
+from .faults import error_detail, error_message, one_line, usages_of
 from .memory import MemoryBank
 from .policies import AdmissionContext, AdmissionPolicy, make_policy
 from .records import AdmissionRecord, LLMCallRecord, RunRecord
 from .scoring import exact_match, f1_score
 from .search import SearchIndex
+from .secrets import redact_config
 from .store import Store
 from .tasks import Suite, Task, load_suite
 from .team import PendingStep, Team
@@ -129,8 +136,8 @@ class Run:
         self.n_tool_calls = 0
         self.n_llm_calls = 0
         self.wall0 = time.time()
-        cfg = {"run": _redact(dataclasses.asdict(config)), "backend": self.backend.describe(),
-               "policy": self.policy.describe(), "latency": latency.describe()}
+        cfg = redact_config({"run": dataclasses.asdict(config), "backend": self.backend.describe(),
+                             "policy": self.policy.describe(), "latency": latency.describe()})
         self.record = RunRecord(
             run_id=self.run_id, task_id=task.id, suite=suite.name, question=task.question,
             gold=task.answer, backend=config.backend, policy=config.policy, executor=config.executor,
@@ -152,10 +159,13 @@ class Run:
         try:
             return team.step(now)
         except Exception as e:  # one failing team never takes the run down
-            tb = traceback.format_exc(limit=3)
             with self.commit_lock:  # a call cut short by cancel / the first answer is no error
+                for u in usages_of(e):  # the calls the failed step made, failed ones included
+                    self._record_usage(u, team.idx, team.step_idx)
+                    team.rec.prompt_tokens += u.prompt_tokens
+                    team.rec.completion_tokens += u.completion_tokens
                 team.finish("cancelled" if self.stopped else "error", now,
-                            error=f"{type(e).__name__}: {e}\n{tb}"[:2000])
+                            error=error_message(e), error_detail=error_detail(e))
             return None
 
     def commit(self, p: PendingStep, t_end: float) -> None:
@@ -217,11 +227,13 @@ class Run:
         self.admissions.append(a)
         self.store.write(a)
 
-    def _record_usage(self, u: Any, team_idx: int, step_idx: int) -> None:
-        """Record a model call made outside a team's step (judge, aggregator); caller holds the lock."""
+    def _record_usage(self, u: LLMUsage, team_idx: int, step_idx: int) -> None:
+        """Record a model call made outside a committed step (judge, aggregator, a failed step's
+        calls); the caller holds the lock."""
         self.store.write(LLMCallRecord(self.run_id, team_idx, step_idx, u.purpose, u.model,
                                        u.prompt_tokens, u.completion_tokens, round(u.seconds, 4),
-                                       u.cost_usd, u.real, u.ok, u.error))
+                                       u.cost_usd, u.real, u.ok,
+                                       one_line(u.error, 600) if u.error else None))
         self.n_llm_calls += 1
         self.record.prompt_tokens += u.prompt_tokens
         self.record.completion_tokens += u.completion_tokens
@@ -240,8 +252,10 @@ class Run:
         self.stopped = True
         self.stop_event.set()
 
-    def finalize(self, t_now: float, *, status: str | None = None, error: str | None = None) -> RunRecord:
-        """Aggregate answers, score, and write the run's final row."""
+    def finalize(self, t_now: float, *, status: str | None = None, error: str | None = None,
+                 detail: str | None = None) -> RunRecord:
+        """Aggregate answers, score, and write the run's final row. ``error`` is one line for
+        users, ``detail`` (a traceback) goes to ``error_detail``."""
         with self.commit_lock:
             r = self.record
             cancelled = self.cancelled
@@ -260,14 +274,16 @@ class Run:
                 try:
                     ans, usage = self.backend.aggregate(self.task, answered,
                                                         random.Random(self.config.seed))
+                    usages = as_usages(usage)
                 except Exception as e:  # never leave the run 'running': record why it failed
-                    ans, usage = None, None
+                    ans, usages = None, usages_of(e)
                     status = status or "failed"
-                    error = error or f"aggregation failed: {type(e).__name__}: {e}"[:2000]
+                    error = error or f"aggregation failed: {error_message(e)}"
+                    detail = detail or error_detail(e)
                 r.answer = ans
-                if usage is not None:
-                    t_final += usage.seconds
-                    self._record_usage(usage, -1, -1)  # team -1: the run's aggregator
+                for u in usages:
+                    t_final += u.seconds
+                    self._record_usage(u, -1, -1)  # team -1: the run's aggregator
             r.runtime_s = round(t_final, 4)
             r.wall_s = round(time.time() - self.wall0, 4)
             r.finished_at = time.time()
@@ -280,11 +296,14 @@ class Run:
                 r.status = "cancelled"
             elif all(t.rec.status == "error" for t in self.teams):
                 r.status = "failed"
-                r.error = "every team failed: " + (self.teams[0].rec.error or "")[:500]
+                r.error = one_line("every team failed: " + (self.teams[0].rec.error or ""))
+                r.error_detail = "\n\n".join(f"team {t.idx}: {t.rec.error_detail or t.rec.error}"
+                                               for t in self.teams)
             else:
                 r.status = "finished"
             if error:
-                r.error = error
+                r.error = one_line(error)
+                r.error_detail = detail or r.error_detail
             self.store.update(r)
             return r
 
@@ -379,7 +398,7 @@ class Engine:
             run.finalize(0.0, status="interrupted", error="interrupted by the user (Ctrl-C)")
             raise
         except Exception as e:
-            run.finalize(0.0, status="failed", error=f"{type(e).__name__}: {e}")
+            run.finalize(0.0, status="failed", error=error_message(e), detail=error_detail(e))
             raise
         run.finalize(t_end)
         return run.summary()
@@ -407,16 +426,8 @@ class Engine:
         return h
 
 
-def _redact(d: Any) -> Any:
-    """A config with every secret-looking option (api_key, *_token, ...) masked: never recorded."""
-    from .backends.llm_client import is_secret_option
-
-    if isinstance(d, dict):
-        return {k: "***" if isinstance(k, str) and is_secret_option(k) and v else _redact(v)
-                for k, v in d.items()}
-    if isinstance(d, list | tuple):
-        return [_redact(x) for x in d]
-    return d
+# the old name (lts_core.train imports it): lts_core.secrets.redact_config masks every secret
+_redact = redact_config
 
 
 def _jsonable(o: Any) -> Any:

@@ -28,9 +28,26 @@ INPUT_NAMES = {"query": "the task query", "u": "u (the instruction)", "s": "s (t
                "o": "o (the step's output)", "keys": "the bank's keys"}
 
 
+@dataclass
+class Explained:
+    """One forward pass over a decision and its leave-one-out variants."""
+
+    logits: torch.Tensor  # (2,) logits of the whole input
+    cls: np.ndarray  # (width,) the controller's CLS state of the whole input
+    p_yes: float  # P(YES) at T = 1
+    attribution: list[dict[str, Any]]
+
+
 def attributions(model: AdmissionController, x: DecisionInput, key_ids: list[int],
                  max_keys: int = 8) -> tuple[float, list[dict[str, Any]]]:
     """(P(YES) at T=1, [{input, p_without, delta}]) with each input left out in turn."""
+    e = explain(model, x, key_ids, max_keys)
+    return e.p_yes, e.attribution
+
+
+def explain(model: AdmissionController, x: DecisionInput, key_ids: list[int],
+            max_keys: int = 8) -> Explained:
+    """The decision's logits, CLS state and attributions, from one batched forward pass."""
     base = collate([x], model.config.max_keys)
     n_keys = int(base.key_mask[0].sum())
     rows: list[tuple[str, int | None, list[bool]]] = [("all", None, [False] * 4)]
@@ -53,7 +70,9 @@ def attributions(model: AdmissionController, x: DecisionInput, key_ids: list[int
     batch = type(base)(base.query.repeat(b, 1), base.keys.repeat(b, 1, 1), key_mask,
                        base.uso.repeat(b, 1, 1), torch.tensor([d for _, _, d in rows]))
     with torch.no_grad():
-        p = torch.softmax(model(batch), dim=-1)[:, YES].tolist()
+        h = model.encode(batch)
+        logits = model.head(h)
+        p = torch.softmax(logits, dim=-1)[:, YES].tolist()
     p_all = p[0]
     out = []
     for (name, j, _), pw in zip(rows[1:], p[1:], strict=True):
@@ -61,7 +80,7 @@ def attributions(model: AdmissionController, x: DecisionInput, key_ids: list[int
         if name == "key":
             item["entry_id"] = key_ids[offset + j] if offset + j < len(key_ids) else None
         out.append(item)
-    return p_all, out
+    return Explained(logits[0], h[0].numpy(), p_all, out)
 
 
 def in_words(admit: bool, p_yes: float, threshold: float, attr: list[dict[str, Any]],

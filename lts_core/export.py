@@ -1,14 +1,36 @@
-"""Export one run's rows (every table) to Parquet or JSON Lines files."""
+"""Export one run's rows (every table) to Parquet or JSON Lines files.
+
+Secrets never leave: the cells that can quote a config or an error are masked on the way out with
+``lts_core.secrets`` (JSON configs with ``redact_json_text``, the other ``REDACTED_TEXT`` columns
+with ``redact_text``), so a database written before masking existed exports clean too.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from .records import TABLES
+from .secrets import redact_json_text, redact_text
 from .store import Store
 
 RUN_TABLES = ["runs", "teams", "steps", "admissions", "memory_entries", "memory_reads", "tool_calls",
               "llm_calls"]
+REDACTED_JSON = ("config_json", "extra_json")
+REDACTED_TEXT = ("error", "error_detail", "features_json", "detail_json")
+
+
+def redact_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its config and error columns masked (a copy when anything is masked)."""
+    cols = [c for c in (*REDACTED_JSON, *REDACTED_TEXT) if c in df.columns]
+    if not cols or df.empty:
+        return df
+    df = df.copy()
+    for c in cols:
+        fn = redact_json_text if c in REDACTED_JSON else redact_text
+        df[c] = df[c].map(lambda v, fn=fn: fn(v) if isinstance(v, str) and v else v)
+    return df
 
 
 def export_run(store: Store, run_id: str, out_dir: Path, fmt: str = "parquet") -> list[Path]:
@@ -22,7 +44,7 @@ def export_run(store: Store, run_id: str, out_dir: Path, fmt: str = "parquet") -
     paths = []
     for table in RUN_TABLES:
         assert table in TABLES
-        df = store.query(f"SELECT * FROM {table} WHERE run_id = ?", [run_id])
+        df = redact_frame(store.query(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]))
         p = folder / f"{table}.{fmt}"
         if fmt == "parquet":
             df.to_parquet(p, index=False)

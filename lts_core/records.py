@@ -43,10 +43,11 @@ class RunRecord:
     answer: str | None = None
     em: float | None = None
     f1: float | None = None
-    error: str | None = None
+    error: str | None = None  # one line for users (secrets masked)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    error_detail: str | None = None  # the traceback behind ``error``, for developers
 
 
 @dataclass
@@ -62,9 +63,10 @@ class TeamRecord:
     t_end: float | None = None
     em: float | None = None
     f1: float | None = None
-    error: str | None = None
+    error: str | None = None  # one line for users (secrets masked)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    error_detail: str | None = None  # the traceback behind ``error``, for developers
 
 
 @dataclass
@@ -165,8 +167,8 @@ class LLMCallRecord:
     latency_s: float
     cost_usd: float = 0.0
     real: bool = False
-    ok: bool = True
-    error: str | None = None
+    ok: bool = True  # False: the attempt failed (HTTP error, timeout, empty or unusable reply)
+    error: str | None = None  # why, on one line, secrets masked
 
 
 @dataclass

@@ -10,6 +10,11 @@ Contract
 - ``store.flush()`` blocks until everything queued so far is committed.
 - ``store.query(sql, params)`` runs a read on a fresh cursor (safe from any thread) and returns a
   pandas DataFrame.
+- Secrets never reach the file: the columns that can quote a config or an error (``SCRUBBED``:
+  ``config_json``, ``extra_json``, ``error``, ``error_detail``) are masked with
+  ``lts_core.secrets`` as they are written, whatever the caller already did.
+- A file written before a column existed opens fine: missing columns are added (NULL in old rows);
+  read-only opens skip that, so readers select ``*`` or columns they know an old file has.
 
 Thread-safety: every public method may be called from any thread.
 """
@@ -28,6 +33,11 @@ import duckdb
 import pandas as pd
 
 from .records import KEYS, TABLE_OF, TABLES, as_row, column_types, field_names, schema_sql
+from .secrets import redact_json_text, redact_text
+
+# Columns scrubbed of secrets on every write: JSON configs, and free text quoting errors.
+SCRUBBED = {"config_json": redact_json_text, "extra_json": redact_json_text,
+            "error": redact_text, "error_detail": redact_text}
 
 
 class StoreError(RuntimeError):
@@ -166,7 +176,7 @@ class Store:
         updates: list[Any] = []
         for op, rec in items:
             if op == "insert":
-                inserts[TABLE_OF[type(rec)]].append(as_row(rec))
+                inserts[TABLE_OF[type(rec)]].append(_scrubbed_row(rec))
             else:
                 updates.append(rec)
         cur.execute("BEGIN TRANSACTION")
@@ -181,12 +191,13 @@ class Store:
                 cols = [c for c in field_names(type(rec)) if c not in keys]
                 sets = ", ".join(f"{c} = ?" for c in cols)
                 where = " AND ".join(f"{k} = ?" for k in keys)
-                params = [getattr(rec, c) for c in cols] + [getattr(rec, k) for k in keys]
+                row = dict(zip(field_names(type(rec)), _scrubbed_row(rec), strict=True))
+                params = [row[c] for c in cols] + [row[k] for k in keys]
                 n = cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", params).fetchone()
                 if n is not None and n[0] == 0:
                     cur.execute(
-                        f"INSERT INTO {table} ({', '.join(field_names(type(rec)))}) VALUES "
-                        f"({', '.join('?' for _ in field_names(type(rec)))})", list(as_row(rec)),
+                        f"INSERT INTO {table} ({', '.join(row)}) VALUES "
+                        f"({', '.join('?' for _ in row)})", list(row.values()),
                     )
             cur.execute("COMMIT")
         except BaseException:
@@ -220,3 +231,21 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SCRUB_AT: dict[type, list[tuple[int, Any]]] = {
+    cls: [(i, SCRUBBED[c]) for i, c in enumerate(field_names(cls)) if c in SCRUBBED]
+    for cls in TABLES.values()}
+
+
+def _scrubbed_row(rec: object) -> tuple:
+    """``as_row(rec)`` with the ``SCRUBBED`` columns masked."""
+    row = as_row(rec)
+    at = _SCRUB_AT.get(type(rec))
+    if not at:
+        return row
+    out = list(row)
+    for i, fn in at:
+        if isinstance(out[i], str) and out[i]:
+            out[i] = fn(out[i])
+    return tuple(out)

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .backends.base import Action, Agent, LLMUsage, TeamView, ToolOutput
+from .backends.base import Action, Agent, LLMUsage, TeamView, ToolOutput, as_usages
+from .faults import attach_usages
 from .records import LLMCallRecord, MemoryReadRecord, StepRecord, TeamRecord, ToolCallRecord
 
 if TYPE_CHECKING:
@@ -57,11 +58,20 @@ class Team:
         return TeamView(self.run.task, self.idx, self.step_idx, self.run.config.max_steps, now, keys, mem)
 
     def step(self, now: float) -> PendingStep:
-        """Decide, execute and summarise the next step; raises on a back-end failure."""
+        """Decide, execute and summarise the next step; raises on a back-end failure, with the
+        model calls already made in the step attached (``e.usages``) so they can be recorded."""
+        usages: list[LLMUsage] = []
+        try:
+            return self._step(now, usages)
+        except Exception as e:
+            attach_usages(e, usages)
+            raise
+
+    def _step(self, now: float, usages: list[LLMUsage]) -> PendingStep:
         run = self.run
         view = self.view(now)
-        action, usages = self.agent.decide(view)
-        usages = list(usages)
+        action, decided = self.agent.decide(view)
+        usages.extend(decided)
         reads: list[MemoryReadRecord] = []
         tb = run.toolbox
         if action.kind == "search":
@@ -82,8 +92,7 @@ class Team:
         self.agent.observe(action, out, view)
         if view.memory_on and action.kind != "memory_read":
             s, su = self.agent.summarize(action, out)
-            if su is not None:
-                usages.append(su)
+            usages.extend(as_usages(su))
         else:
             # No summary call: without a bank M1-Parallel has none, and a memory read only re-uses
             # what the bank holds already (it is never an admission candidate). Keep a label.
@@ -117,12 +126,16 @@ class Team:
                               u.prompt_tokens, u.completion_tokens, round(u.seconds, 4),
                               u.cost_usd, u.real, u.ok, u.error) for u in p.usages]
 
-    def finish(self, status: str, t: float, answer: str | None = None, error: str | None = None) -> None:
+    def finish(self, status: str, t: float, answer: str | None = None, error: str | None = None,
+               error_detail: str | None = None) -> None:
+        """End the team (first call wins); ``error`` is one line for users, ``error_detail`` the
+        traceback."""
         if self.done:
             return
         self.done = True
         r = self.rec
         r.status, r.t_end, r.answer, r.error, r.steps = status, t, answer, error, self.step_idx
+        r.error_detail = error_detail
         if answer is not None:
             from .scoring import exact_match, f1_score
 

@@ -1,7 +1,7 @@
 """Test doubles for the LLM back-end: an in-process litellm provider and a fake OpenAI HTTP server.
 
 - ``FakeProvider``: a ``litellm.CustomLLM`` registered under a provider name (``ltsfake/<model>``).
-  It replays a script (strings, exceptions, callables) and then answers like a cooperative model
+  It replays a script (strings, exceptions, callables, ``NO_CHOICES``) and then answers like a cooperative model
   (``smart_reply``): ledger, progress (memory_read when a key is offered, else search, open,
   answer), summary, judge, aggregate. Every call's messages and parameters are kept.
 - ``FakeOpenAIServer``: a real HTTP server on 127.0.0.1 speaking the chat-completions protocol, with
@@ -25,6 +25,7 @@ import litellm  # noqa: E402
 from litellm import CustomLLM  # noqa: E402
 
 ANSWERS = ["Marrow River", "Greywater"]
+NO_CHOICES = "<<a reply without choices>>"  # a script item: the provider answers choices=[]
 
 
 def _user(messages: list[dict]) -> str:
@@ -82,6 +83,12 @@ def smart_reply(messages: list[dict], state: SmartState) -> str:
     return "I do not know."
 
 
+def smart_replies() -> Any:
+    """A callable(messages) -> text answering like ``smart_reply`` (for ``FakeOpenAIServer``)."""
+    state = SmartState()
+    return lambda messages: smart_reply(messages, state)
+
+
 class FakeProvider(CustomLLM):
     """Scripted in-process provider; ``script`` items: str | Exception | callable(messages, params)."""
 
@@ -107,6 +114,11 @@ class FakeProvider(CustomLLM):
         if isinstance(item, Exception):
             raise item
         text = item if item is not None else smart_reply(messages, self.state)
+        if text == NO_CHOICES:
+            return litellm.ModelResponse(id="fake", object="chat.completion", created=0,
+                                         model=model, choices=[],
+                                         usage={"prompt_tokens": 3, "completion_tokens": 0,
+                                                "total_tokens": 3})
         resp = {"id": "fake", "object": "chat.completion", "created": 0, "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": text}}],
@@ -154,9 +166,10 @@ class register_provider:  # noqa: N801 - used as a context manager
 
 # ----------------------------------------------------------------------------- HTTP server
 class FakeOpenAIServer:
-    """``script``: list of (status, body_text_or_None, delay_s); then 200 with ``default``."""
+    """``script``: list of (status, body_text_or_None, delay_s); then 200 with ``default`` (a
+    string, or a callable(messages) -> reply text, e.g. ``smart_replies()``)."""
 
-    def __init__(self, default: str = '{"answer": "ok"}') -> None:
+    def __init__(self, default: str | Any = '{"answer": "ok"}') -> None:
         self.script: list[tuple[int, str | None, float]] = []
         self.default = default
         self.requests: list[dict[str, Any]] = []
@@ -180,7 +193,9 @@ class FakeOpenAIServer:
                                                     "type": "server_error", "code": status}})
                     self._send(status, payload, {"retry-after": "0"} if status == 429 else {})
                     return
-                content = text if text is not None else outer.default
+                content = text if text is not None else (
+                    outer.default(body.get("messages") or []) if callable(outer.default)
+                    else outer.default)
                 payload = json.dumps({
                     "id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),
                     "choices": [{"index": 0, "finish_reason": "stop",
@@ -210,6 +225,13 @@ class FakeOpenAIServer:
     def __enter__(self) -> FakeOpenAIServer:
         self._t.start()
         return self
+
+    def warm_up(self) -> None:
+        """One call through litellm, forgotten: litellm's first call in a process spends seconds
+        importing, which a test's sub-second ``timeout`` (a hard limit) would count."""
+        litellm.completion(model="openai/warm-up", api_base=self.url, api_key="x",
+                           messages=[{"role": "user", "content": "hi"}])
+        self.requests.clear()
 
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()

@@ -205,12 +205,14 @@ def test_summary_is_a_real_call_and_failure_keeps_a_label(fake):
     a = Action("search", "Greywater Bridge", "find the bridge")
     out = ToolOutput("Search results for 'Greywater Bridge':\n1. Greywater Bridge: ..." + "x" * 5000)
     agent.observe(a, out, _view(task, 1))
-    s, u = agent.summarize(a, out)
+    s, us = agent.summarize(a, out)
+    (u,) = us
     assert u.purpose == "summarize" and u.real and u.seconds > 0 and 10 <= len(s.split()) <= 30
     user = fake.calls[-1]["messages"][-1]["content"]
     assert len(user) < 2300  # the output is cut to ~2000 characters
     fake.script = [litellm.AuthenticationError("bad key", llm_provider="x", model="m")]
-    s2, u2 = agent.summarize(a, out)
+    s2, us2 = agent.summarize(a, out)
+    (u2,) = us2
     assert s2 == "search: Greywater Bridge" and not u2.ok and "AuthenticationError" in u2.error
 
 
@@ -280,6 +282,7 @@ def test_http_429_and_5xx_through_the_network(monkeypatch):
 
 def test_timeout_is_retried_then_fails():
     with FakeOpenAIServer() as srv:
+        srv.warm_up()
         srv.script = [(200, None, 1.5)] * 3
         c = LLMClient("openai/fake-model", api_base=srv.url, api_key="x", timeout=0.3,
                       num_retries=1, backoff_s=0.01)
@@ -353,11 +356,13 @@ def test_vote_aggregator_makes_no_call(fake):
 def test_llm_aggregator_and_its_fallback(fake):
     b, agent, task = _agent()
     fake.script = ['{"answer": "the Marrow", "reason": "r"}']
-    ans, u = b.aggregate(task, [(0, "Marrow River", 1.0), (1, "Greywater", 2.0)], None)  # type: ignore[arg-type]
+    ans, us = b.aggregate(task, [(0, "Marrow River", 1.0), (1, "Greywater", 2.0)], None)  # type: ignore[arg-type]
+    (u,) = us
     assert ans == "the Marrow" and u.purpose == "aggregate" and u.real and u.ok
     assert "Team 0" in fake.calls[-1]["messages"][-1]["content"]
     fake.script = [litellm.AuthenticationError("no", llm_provider="x", model="m")]
-    ans, u = b.aggregate(task, [(0, "A", 1.0), (1, "B", 2.0), (2, "B", 3.0)], None)  # type: ignore[arg-type]
+    ans, us = b.aggregate(task, [(0, "A", 1.0), (1, "B", 2.0), (2, "B", 3.0)], None)  # type: ignore[arg-type]
+    (u,) = us
     assert ans == "B" and not u.ok and "majority vote" in u.error
     n = len(fake.calls)
     ans, u = b.aggregate(task, [(0, "Paris", 1.0), (1, "paris.", 2.0)], None)  # type: ignore[arg-type]

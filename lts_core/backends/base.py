@@ -7,7 +7,11 @@ The engine's ``Team`` drives an ``Agent`` through one step at a time:
    instruction u_t.
 2. The engine executes the action with its tools (or the memory bank) and gets a ``ToolOutput``.
 3. ``observe(action, output, view)``: update the team's state from the raw output.
-4. ``summarize(action, output)`` -> ``(s_t, LLMUsage)``: the 15-20 word key.
+4. ``summarize(action, output)`` -> ``(s_t, usage)``: the 15-20 word key; ``usage`` is one
+   ``LLMUsage``, a list of them (every attempt of a real call) or None.
+
+A back-end that raises from ``decide``/``summarize`` may attach the calls it made to the exception
+(``e.usages``, see ``lts_core.faults.attach_usages``): the engine records them with the failure.
 
 Back-ends are looked up by name in ``lts_core.backends.BACKENDS``. An agent belongs to one team and
 is only called from that team's thread (or the virtual executor's loop): it need not be thread-safe.
@@ -47,8 +51,15 @@ class LLMUsage:
     real: bool = False
     model: str = "sim"
     cost_usd: float = 0.0
-    ok: bool = True
-    error: str | None = None
+    ok: bool = True  # False: the call failed, or its reply could not be used
+    error: str | None = None  # why, on one line, secrets masked
+
+
+def as_usages(u: LLMUsage | list[LLMUsage] | None) -> list[LLMUsage]:
+    """One usage, a list of them or None, as a list."""
+    if u is None:
+        return []
+    return list(u) if isinstance(u, list | tuple) else [u]
 
 
 @dataclass
@@ -92,7 +103,8 @@ class Agent(Protocol):
 
     def observe(self, action: Action, output: ToolOutput, view: TeamView) -> None: ...
 
-    def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]: ...
+    def summarize(self, action: Action,
+                  output: ToolOutput) -> tuple[str, LLMUsage | list[LLMUsage] | None]: ...
 
 
 class Backend:
@@ -109,8 +121,9 @@ class Backend:
         raise NotImplementedError
 
     def aggregate(self, task: Task, answers: list[tuple[int, str, float]],
-                  rng: random.Random) -> tuple[str, LLMUsage | None]:
-        """Final answer from [(team_idx, answer, t_answer)]; default is a majority vote."""
+                  rng: random.Random) -> tuple[str, LLMUsage | list[LLMUsage] | None]:
+        """Final answer from [(team_idx, answer, t_answer)] and the calls it took (one usage, a
+        list, or None); default is a majority vote, no call."""
         return majority_vote(answers), None
 
     def describe(self) -> dict[str, Any]:

@@ -40,11 +40,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..faults import attach_usages
 from ..scoring import normalize_answer
+from ..secrets import public_options, redact_config
 from ..tasks import Task
 from . import llm_prompts as P
 from .base import Action, Backend, BackendContext, LLMUsage, TeamView, ToolOutput, majority_vote
-from .llm_client import LLMCancelled, LLMClient, LLMError, extract_json, public_options
+from .llm_client import LLMCancelled, LLMClient, LLMError, extract_json, mark_unusable
 
 CLIENT_OPTIONS = ("model", "api_base", "api_key", "api_key_env", "temperature", "max_tokens",
                   "timeout", "num_retries", "backoff_s", "max_backoff_s", "structured", "seed",
@@ -116,12 +118,14 @@ class LLMAgent:
             return parse(extract_json(r.text)), None
         except ValueError as e:
             err = str(e)
+            mark_unusable(r.usage, err)
         r2 = self._call(P.repair_messages(messages, r.text, err), "orchestrate", schema=schema,
                         name=name)
         usages.extend(r2.usages)
         try:
             return parse(extract_json(r2.text)), None
         except ValueError as e:
+            mark_unusable(r2.usage, f"after the repair retry: {e}")
             return None, f"{err}; after the repair retry: {e}"
 
     def _history_text(self) -> str:
@@ -141,7 +145,17 @@ class LLMAgent:
 
     # ------------------------------------------------------------------ Agent protocol
     def decide(self, view: TeamView) -> tuple[Action, list[LLMUsage]]:
+        """The next action and every call it took. On an exception (``LLMError``: retries
+        exhausted, too many unusable replies, cancelled) the calls made so far travel with it
+        (``e.usages``) so that the engine records them."""
         usages: list[LLMUsage] = []
+        try:
+            return self._decide(view, usages)
+        except Exception as e:
+            attach_usages(e, usages)
+            raise
+
+    def _decide(self, view: TeamView, usages: list[LLMUsage]) -> tuple[Action, list[LLMUsage]]:
         if view.step_idx == 0 or not self.ledger:
             return self._plan(view, usages), usages
         if view.step_idx >= view.max_steps - 1:
@@ -219,7 +233,10 @@ class LLMAgent:
                                        self.last_output[: self.p.last_output_chars], view.memory_on)
         r = self._call(msgs, "orchestrate", schema=P.FINAL_SCHEMA, name="final_answer")
         usages.extend(r.usages)
-        ans = P.parse_answer(r.text) or "unknown"
+        ans = P.parse_answer(r.text)
+        if not ans:
+            mark_unusable(r.usage, "no final answer in the reply ('unknown' used)")
+        ans = ans or "unknown"
         return Action("answer", ans, "Give the final answer.", detail={**(detail or {}), "why": why})
 
     def _fallback(self, err: str) -> Action:
@@ -235,7 +252,9 @@ class LLMAgent:
                                         output.text, ok=output.ok))
         self.last_output = output.text
 
-    def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]:
+    def summarize(self, action: Action, output: ToolOutput) -> tuple[str, list[LLMUsage]]:
+        """s_t and every attempt of its call. A failed summary never fails the step: the key is
+        ``"<action>: <arg>"`` and the failed attempts are returned (``ok = False``)."""
         msgs = P.summary_messages(action.instruction, action.kind, action.arg, output.text,
                                   self.p.summary_chars)
         label = f"{action.kind}: {action.arg}"[:160]
@@ -244,20 +263,15 @@ class LLMAgent:
         except LLMError as e:
             if isinstance(e, LLMCancelled):
                 raise
-            # a failed summary never fails the step: keep a label, record the failed call
-            u = e.usages[-1] if e.usages else LLMUsage("summarize", 0, 0, 0.0, real=True,
-                                                       model=self.client.model, ok=False)
-            u.seconds = sum(x.seconds for x in e.usages) or u.seconds
-            u.error = str(e)[:500]
-            s = label
+            s, usages = label, e.usages
         else:
-            s = P.clean_summary(r.text) or label
-            u = r.usage
-            if r.failed:  # fold failed attempts' time into the one usage the contract allows
-                u.seconds += sum(x.seconds for x in r.failed)
+            s = P.clean_summary(r.text)
+            if not s:
+                mark_unusable(r.usage, "empty summary (the step's label is the key)")
+            s, usages = s or label, r.usages
         if self.history:
             self.history[-1].summary = s
-        return s, u
+        return s, usages
 
     def payload(self, action: Action, output: ToolOutput) -> dict[str, Any]:
         pl: dict[str, Any] = {"kind": action.kind}
@@ -315,11 +329,11 @@ class LLMBackend(Backend):
         return agent
 
     def aggregate(self, task: Task, answers: list[tuple[int, str, float]],
-                  rng: random.Random) -> tuple[str, LLMUsage | None]:
+                  rng: random.Random) -> tuple[str, list[LLMUsage] | None]:
         """M1-Parallel aggregator: one call reads the end of each answering team's transcript.
 
-        No call when the teams agree (after normalisation) or when ``aggregator="vote"``; a failed
-        or unusable call falls back to the majority vote (the failed usage is returned)."""
+        No call (None) when the teams agree (after normalisation) or when ``aggregator="vote"``;
+        a failed or unusable call falls back to the majority vote. Every attempt is returned."""
         vote = majority_vote(answers)
         if self.params.aggregator == "vote" or not answers:
             return vote, None
@@ -335,18 +349,15 @@ class LLMBackend(Backend):
                                      schema_name="aggregate",
                                      max_tokens=self.params.aggregate_max_tokens)
         except LLMError as e:
-            u = e.usages[-1] if e.usages else LLMUsage("aggregate", 0, 0, 0.0, real=True,
-                                                       model=self.client.model, ok=False)
-            u.seconds = sum(x.seconds for x in e.usages)
-            u.error = f"{e} (fell back to the majority vote)"[:500]
-            return vote, u
-        u = r.usage
-        u.seconds += sum(x.seconds for x in r.failed)
+            if e.usages:
+                last = e.usages[-1]
+                last.error = f"{last.error} (fell back to the majority vote)"
+            return vote, e.usages
         ans = P.parse_answer(r.text)
         if not ans:
-            u.error = "the aggregator's reply held no answer: majority vote used"
-            return vote, u
-        return ans, u
+            mark_unusable(r.usage, "the aggregator's reply held no answer: majority vote used")
+            return vote, r.usages
+        return ans, r.usages
 
     @property
     def p_tail(self) -> int:
@@ -357,4 +368,4 @@ class LLMBackend(Backend):
 
         d = {"name": self.name, "simulated": False, **self.client.describe(),
              **asdict(self.params)}
-        return public_options(d)
+        return redact_config(public_options(d))

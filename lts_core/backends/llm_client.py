@@ -19,13 +19,21 @@ What it adds to a bare ``litellm.completion``:
   (llama.cpp's server), plain ``json_object``, and nothing. A mode the provider rejects (HTTP 400/422)
   is dropped for that model and server for the rest of the process. ``structured`` pins one mode
   instead of ``auto``.
-- **Cancellation**: with a ``stop_event`` (the run's), the HTTP call runs in a helper thread and the
-  caller stops waiting as soon as the event is set (``LLMCancelled``); backoff waits are cut short
-  too. The abandoned request is not aborted on the wire: a server may finish generating it, and its
-  tokens are then not recorded (litellm's synchronous API offers no way to abort a request).
-- **Secrets**: an ``api_key`` option is used for the calls and nothing else: ``describe()`` never
-  contains it, and error messages are scrubbed of it and of the usual provider keys from the
-  environment (``redact``).
+- **A hard timeout**: every attempt runs in a helper thread and is given up after ``timeout``
+  seconds (default ``DEFAULT_TIMEOUT_S`` = 60), whatever the HTTP stack does (httpx's timeout bounds
+  each read, so a server trickling a reply could hold a call for ever). It counts as a timeout:
+  retried, then ``LLMError``.
+- **Cancellation**: with a ``stop_event`` (the run's) the caller stops waiting as soon as the event
+  is set (``LLMCancelled``); backoff waits are cut short too. An abandoned request is not aborted on
+  the wire: a server may finish generating it, and its tokens are then not recorded (litellm's
+  synchronous API offers no way to abort a request).
+- **Faults are attempts**: an exception, a timeout, or a reply without choices (``EmptyReply``) is a
+  failed attempt (``LLMUsage(ok=False)``, a one-line error, its seconds); ``mark_unusable`` marks a
+  call whose reply the caller could not use.
+- **Secrets** (``lts_core.secrets``): an ``api_key`` option is used for the calls and nothing else.
+  The secrets of the settings (key, URL userinfo and query tokens of ``api_base``, header values in
+  ``extra``) are registered at construction, so every error message, log record and recorded text
+  of the process has them masked; ``describe()`` shows ``api_base`` and ``extra`` masked.
 
 Thread-safety: one client may be used from several threads (the format downgrade is locked).
 """
@@ -42,19 +50,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm)
+from ..faults import one_line
+from ..secrets import (
+    install_log_redaction,
+    is_secret_name,
+    public_options,
+    redact_config,
+    redact_text,
+    redact_url,
+    register_config,
+)
 from .base import LLMUsage
+
+__all__ = ["CallResult", "LLMCancelled", "LLMClient", "LLMError", "extract_json", "public_options",
+           "redact"]
 
 FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "none")
 STRUCTURED_CHOICES = ("auto", *FORMAT_MODES)
-# Option names that hold a secret: used for calls, never described, never recorded.
-SECRET_OPTIONS = ("api_key",)
-# Environment variables whose values are scrubbed from any message we record.
-_SECRET_ENV_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+DEFAULT_TIMEOUT_S = 60.0
 _RETRY_STATUS = {408, 409, 425, 429}
 # Response formats a (model, api_base) refused, remembered for the life of the process so that
 # every new run does not pay the refused attempt again.
 _REFUSED: dict[tuple[str, str | None], set[str]] = {}
 _REFUSED_LOCK = threading.Lock()
+# kept for callers of the old names; lts_core.secrets is where secrets are defined
+redact = redact_text
+is_secret_option = is_secret_name
 
 
 class LLMError(RuntimeError):
@@ -67,6 +88,14 @@ class LLMError(RuntimeError):
 
 class LLMCancelled(LLMError):
     """The run was cancelled (or stopped by the first answer) while a call was in flight."""
+
+
+class CallTimeout(TimeoutError):
+    """An attempt got no reply within the client's ``timeout`` (retried like any timeout)."""
+
+
+class EmptyReply(RuntimeError):
+    """The provider answered without any choice (retried like a server error)."""
 
 
 @dataclass
@@ -82,30 +111,11 @@ class CallResult:
         return [*self.failed, self.usage]
 
 
-def _secret_values(extra: list[str | None] = ()) -> list[str]:  # type: ignore[assignment]
-    vals = [v for v in extra if v]
-    for k, v in os.environ.items():
-        if v and len(v) >= 8 and any(h in k.upper() for h in _SECRET_ENV_HINTS):
-            vals.append(v)
-    return sorted(set(vals), key=len, reverse=True)
-
-
-def redact(text: str, extra: list[str | None] = ()) -> str:  # type: ignore[assignment]
-    """``text`` with every known secret value (given, or from *_KEY/*_TOKEN env vars) replaced."""
-    for v in _secret_values(list(extra)):
-        text = text.replace(v, "***")
-    return text
-
-
-def is_secret_option(name: str) -> bool:
-    n = name.lower()
-    return (n in SECRET_OPTIONS or n.endswith("_key") or "secret" in n or "password" in n
-            or n.endswith("token"))
-
-
-def public_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` without anything that holds a secret (safe to describe and record)."""
-    return {k: v for k, v in options.items() if not is_secret_option(k)}
+def mark_unusable(u: LLMUsage, why: str) -> LLMUsage:
+    """Record that a call answered but its reply could not be used (``ok = False``)."""
+    u.ok = False
+    u.error = one_line(f"unusable reply: {why}", 600)
+    return u
 
 
 # ----------------------------------------------------------------------------- JSON parsing
@@ -183,7 +193,7 @@ def classify(e: BaseException) -> str:
         return "fatal"
     if isinstance(e, litellm.BadRequestError | litellm.UnprocessableEntityError):
         return "format"
-    if isinstance(e, TimeoutError | ConnectionError):
+    if isinstance(e, TimeoutError | ConnectionError | EmptyReply):
         return "retry"
     return "fatal"
 
@@ -193,7 +203,8 @@ class LLMClient:
 
     def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
                  api_key_env: str | None = None, temperature: float | None = 0.0,
-                 max_tokens: int | None = 512, timeout: float = 120.0, num_retries: int = 3,
+                 max_tokens: int | None = 512, timeout: float = DEFAULT_TIMEOUT_S,
+                 num_retries: int = 3,
                  backoff_s: float = 1.0, max_backoff_s: float = 30.0, structured: str = "auto",
                  seed: int | None = None, extra: dict[str, Any] | None = None) -> None:
         if not model or not isinstance(model, str):
@@ -215,6 +226,9 @@ class LLMClient:
             # a local OpenAI-compatible server (llama.cpp, vLLM) needs no key, but the OpenAI SDK
             # refuses to send a request without one
             api_key, self._placeholder_key = "sk-no-key-local-server", True
+        # every secret of the settings is masked from here on, in any text and log of the process
+        register_config({"api_base": api_base, "api_key": api_key, "extra": extra})
+        install_log_redaction()
         self.model = model
         self.api_base = api_base
         self._api_key = api_key  # never described, never recorded
@@ -227,7 +241,7 @@ class LLMClient:
         self.max_backoff_s = float(max_backoff_s)
         self.structured = structured
         self.seed = seed
-        self.extra = public_options(dict(extra or {}))
+        self.extra = dict(extra or {})  # used for the calls; described with secrets masked
         with _REFUSED_LOCK:
             refused = set(_REFUSED.get((model, api_base), ()))
         self._modes = ([m for m in FORMAT_MODES if m not in refused] if structured == "auto"
@@ -245,14 +259,16 @@ class LLMClient:
             known = bool(litellm.supports_response_schema(self.model))
         except Exception:  # noqa: BLE001 - informative only
             known = False
-        return {"model": self.model, "provider_supports_response_schema": known, "api_base": self.api_base, "temperature": self.temperature,
+        return {"model": self.model, "provider_supports_response_schema": known,
+                "api_base": redact_url(self.api_base) if self.api_base else None,
+                "temperature": self.temperature,
                 "max_tokens": self.max_tokens, "timeout": self.timeout,
                 "num_retries": self.num_retries, "backoff_s": self.backoff_s,
                 "max_backoff_s": self.max_backoff_s, "structured": self.structured,
                 "format_mode": self.format_mode, "seed": self.seed,
                 "api_key_env": self.api_key_env,
                 "api_key_given": self._api_key is not None and not self._placeholder_key,
-                **({"extra": self.extra} if self.extra else {})}
+                **({"extra": redact_config(public_options(self.extra))} if self.extra else {})}
 
     def settings(self) -> dict[str, Any]:
         """Constructor arguments to build a sibling client (the judge), secret included."""
@@ -266,7 +282,8 @@ class LLMClient:
             return self._modes[0]
 
     def redact(self, text: str) -> str:
-        return redact(text, [self._api_key])
+        """``text`` with this client's key and every registered or environment secret masked."""
+        return redact_text(text, [self._api_key])
 
     # ------------------------------------------------------------------ calls
     def _response_format(self, mode: str, schema: dict[str, Any] | None,
@@ -291,12 +308,13 @@ class LLMClient:
             return False
 
     def _invoke(self, kwargs: dict[str, Any], stop_event: threading.Event | None) -> Any:
+        """``litellm.completion`` in a helper thread, waited for at most ``timeout`` seconds (a
+        hard limit: httpx's own timeout bounds each read, not the whole reply) and no longer than
+        the stop event allows. A call given up on is abandoned, not aborted on the wire."""
         import litellm
 
         litellm.suppress_debug_info = True  # no "Provider List: ..." banners on stdout
-        if stop_event is None:
-            return litellm.completion(**kwargs)
-        if stop_event.is_set():
+        if stop_event is not None and stop_event.is_set():
             raise LLMCancelled("the run was stopped before the call")
         box: dict[str, Any] = {}
         done = threading.Event()
@@ -310,13 +328,20 @@ class LLMClient:
                 done.set()
 
         threading.Thread(target=target, name="lts-llm-call", daemon=True).start()
-        while not done.wait(0.05):
-            if stop_event.is_set():
+        deadline = time.monotonic() + self.timeout
+        while not done.wait(max(0.0, min(0.05, deadline - time.monotonic()))):
+            if stop_event is not None and stop_event.is_set():
                 raise LLMCancelled("the run was stopped while a call was in flight "
                                    "(the request was abandoned)")
+            if time.monotonic() >= deadline:
+                raise CallTimeout(f"no reply within the {self.timeout:g} s timeout "
+                                  "(the request was abandoned)")
         if "e" in box:
             raise box["e"]
-        return box["r"]
+        resp = box["r"]
+        if not getattr(resp, "choices", None):
+            raise EmptyReply("the provider's reply held no choices (nothing to read)")
+        return resp
 
     def complete(self, messages: list[dict[str, str]], *, purpose: str,
                  schema: dict[str, Any] | None = None, schema_name: str = "reply",
@@ -357,7 +382,7 @@ class LLMClient:
                 raise LLMCancelled(str(e), failed) from None
             except Exception as e:  # noqa: BLE001 - classified below
                 secs = time.perf_counter() - t0
-                msg = self.redact(f"{type(e).__name__}: {e}")[:600]
+                msg = one_line(self.redact(f"{type(e).__name__}: {e}"), 600)
                 kind = classify(e)
                 text = str(e).lower()
                 # some servers answer an unsupported parameter with a 500 (llama.cpp's validation)
@@ -395,7 +420,8 @@ class LLMClient:
         return base * (0.5 + 0.5 * self._rng.random())
 
     def _failed_usage(self, purpose: str, secs: float, msg: str) -> LLMUsage:
-        return LLMUsage(purpose, 0, 0, secs, real=True, model=self.model, ok=False, error=msg)
+        return LLMUsage(purpose, 0, 0, secs, real=True, model=self.model, ok=False,
+                        error=one_line(self.redact(msg), 600))
 
     def _result(self, resp: Any, purpose: str, secs: float, failed: list[LLMUsage], mode: str,
                 use_lp: bool) -> CallResult:

@@ -17,6 +17,7 @@ POLICIES: dict[str, str] = {
     "dedup": "lts_core.policies.simple:Dedup",
     "learned": "lts_core.policies.learned:LearnedPolicy",
     "llm-judge": "lts_core.policies.llm_judge:LLMJudgePolicy",
+    "oracle": "lts_core.policies.oracle:OraclePolicy",
 }
 
 

@@ -34,6 +34,7 @@ class AdmissionContext:
     s_vec: np.ndarray
     rng: random.Random = field(default_factory=random.Random)
     training: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)  # the back-end's structured view (sim)
 
 
 @dataclass
@@ -51,6 +52,8 @@ class AdmissionPolicy:
 
     name = "base"
     uses_memory = True
+    oracle_reader = False  # sim only: teams read as an oracle would (policies/oracle.py)
+    free_summaries = False  # sim only: steps cost no summary call (policies/oracle.py)
     threshold = 0.5  # the score at and above which a step is admitted (drawn on the score stream)
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:  # pragma: no cover - abstract

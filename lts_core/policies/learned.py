@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..controller import (
+    YES,
     AdmissionController,
     DecisionInput,
     default_checkpoint,
@@ -31,7 +33,7 @@ from ..controller import (
     load_checkpoint,
 )
 from ..credit import mix_epsilon
-from ..explain import TrainingMemory, attributions, in_words
+from ..explain import TrainingMemory, explain, in_words
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
 _CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any], Any]] = {}
@@ -100,7 +102,12 @@ class LearnedPolicy(AdmissionPolicy):
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         x = self.inputs(ctx)
-        p_eval, p_t = self.model.scores(x, (1.0, self.temperature))
+        ex = explain(self.model, x, [e.entry_id for e in ctx.keys]) if self.explain else None
+        if ex is not None:  # the explanation's batch holds the whole input too: one forward pass
+            p_eval, p_t = (float(torch.softmax(ex.logits / t, dim=-1)[YES])
+                           for t in (1.0, self.temperature))
+        else:
+            p_eval, p_t = self.model.scores(x, (1.0, self.temperature))
         if self.sample:
             p = mix_epsilon(p_t, self.epsilon)
             admit = ctx.rng.random() < p
@@ -116,26 +123,14 @@ class LearnedPolicy(AdmissionPolicy):
         feats: dict[str, Any] = {"reason": reason, "p_yes": round(p_eval, 6),
                                  "threshold": self.threshold, "keys_seen": len(ctx.keys),
                                  "nearest": nearest_keys(ctx)}
-        if self.explain:
-            feats.update(self._explanation(ctx, x, admit, p_eval))
+        if ex is not None:
+            texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o}
+            feats["attribution"] = ex.attribution
+            feats["in_words"] = in_words(admit, p_eval, self.threshold, ex.attribution, texts)
             feats["reason"] = f"{reason}. {feats['in_words']}"
+            if self.memory is not None:
+                feats["similar_training"] = self.memory.nearest(ex.cls, 3)
         return AdmissionDecision(round(p_eval, 6), admit, feats)
-
-    def _explanation(self, ctx: AdmissionContext, x: DecisionInput, admit: bool,
-                     p: float) -> dict[str, Any]:
-        _, attr = attributions(self.model, x, [e.entry_id for e in ctx.keys])
-        texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o}
-        out: dict[str, Any] = {"attribution": attr,
-                               "in_words": in_words(admit, p, self.threshold, attr, texts)}
-        if self.memory is not None:
-            import torch
-
-            from ..controller import collate
-
-            with torch.no_grad():
-                v = self.model.encode(collate([x], self.model.config.max_keys))[0].numpy()
-            out["similar_training"] = self.memory.nearest(v, 3)
-        return out
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold,

@@ -13,6 +13,8 @@ unusable judge call never crashes the run: the step is not admitted and the erro
 decision's features. Every call is returned in ``AdmissionDecision.usages`` (purpose ``judge``)
 so the engine records it with the run's LLM calls; its time is not added to the run's clock (the
 engine admits at commit, off the teams' critical path), but ``decide_ms`` and ``llm_calls`` keep it.
+An unusable reply's call is recorded with ``ok = false``. ``describe()`` masks the secrets of the
+judge's settings (``api_base`` userinfo and query tokens, header values in ``extra``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..backends.llm_client import LLMClient, LLMError, public_options
+from ..backends.llm_client import LLMClient, LLMError, mark_unusable
 from ..backends.llm_prompts import judge_messages
+from ..faults import one_line
+from ..secrets import public_options, redact_config, register_config
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy
 
 _CLIENT_KEYS = ("model", "api_base", "api_key", "api_key_env", "temperature", "timeout",
@@ -84,6 +88,7 @@ class LLMJudgePolicy(AdmissionPolicy):
         self.max_keys = max_keys
         self.output_chars = output_chars
         self._opts = {"temperature": 0.0, "timeout": 60.0, "num_retries": 2, **client_options}
+        register_config(self._opts)  # masked in every text and log of the process from now on
         self.client: LLMClient | None = None
         if model:
             self.client = LLMClient(model, max_tokens=3, structured="none", **self._opts)
@@ -112,7 +117,7 @@ class LLMJudgePolicy(AdmissionPolicy):
                                      logprobs=5 if self.logprobs else None)
         except LLMError as e:
             return AdmissionDecision(0.0, False, {"reason": "judge call failed: default NO",
-                                                  "error": str(e)[:500]}, usages=e.usages)
+                                                  "error": one_line(str(e), 500)}, usages=e.usages)
         reply = r.text.strip()
         side = _yes_no(reply.split()[0]) if reply.split() else None
         p = p_yes_from_logprobs(r.logprobs)
@@ -122,6 +127,7 @@ class LLMJudgePolicy(AdmissionPolicy):
             if side is None:
                 feats.update(reason="the judge's reply is neither YES nor NO: default NO",
                              error=f"unusable reply {reply[:40]!r}")
+                mark_unusable(r.usage, f"neither YES nor NO: {reply[:40]!r}")
                 return AdmissionDecision(0.0, False, feats, usages=r.usages)
             p = 1.0 if side == "yes" else 0.0
         admit = p >= self.threshold
@@ -137,4 +143,4 @@ class LLMJudgePolicy(AdmissionPolicy):
             d.update(self.client.describe())
         else:
             d.update(public_options(self._opts))
-        return public_options(d)
+        return redact_config(public_options(d))
