@@ -72,7 +72,7 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "run": runs.run_id,
         "status": runs.status,
         "started": [fmt_time(t) for t in runs.created_at],
-        "suite / task": runs.suite + " / " + runs.task_id,
+        "suite / task": (runs.suite + " / " + runs.task_id).str.slice(0, 200),
         "policy": runs.policy,
         "K": runs.teams.astype(int),
         "seed": runs.seed.astype(int),

@@ -21,6 +21,16 @@ from lts_core import RunConfig  # noqa: E402
 from lts_core.records import TrainEpochRecord  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_address():
+    """AppTests run as a dashboard on 127.0.0.1 whatever the working directory (``app.main``
+    refuses an unset ``server.address``: Streamlit would listen on every interface)."""
+    from streamlit import config
+
+    if not config.get_option("server.address"):
+        config.set_option("server.address", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def empty_db(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("empty") / "lts.duckdb"
