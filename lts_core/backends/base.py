@@ -96,6 +96,7 @@ class BackendContext:
     # The run's stop event (set on cancel, or by the first answer with stop="first"): real LLM
     # back-ends stop waiting for in-flight calls and backoffs when it is set.
     stop_event: threading.Event | None = None
+    oracle_reader: bool = False  # sim only: the oracle bound's teams (policies/oracle.py)
 
 
 class Agent(Protocol):

@@ -221,7 +221,8 @@ class SimAgent:
         if view.step_idx >= view.max_steps - 1:
             return self._answer(self.rng.choice(self.wrong), view, "step budget exhausted: guess")
         if view.memory_on and view.keys and self.consecutive_reads < self.p.max_consecutive_reads:
-            act = self._memory_action(view, target)
+            act = (self._oracle_read(view, target) if self.ctx.oracle_reader
+                   else self._memory_action(view, target))
             if act is not None:
                 self.consecutive_reads += 1
                 return act, [self._usage(view)]
@@ -270,6 +271,30 @@ class SimAgent:
         return Action("memory_read", str(e.entry_id), f"Fetch shared memory entry #{e.entry_id}: {e.key}",
                       entry_ids=(e.entry_id,), similarities=(float(sims[i]),),
                       detail={"target": target})
+
+    def _oracle_read(self, view: TeamView, target: str) -> Action | None:
+        """The oracle bound's reader: the entry that serves the current sub-goal, if any (a right
+        answer first, then a true fact for ``target``, then hits that contain it)."""
+        cands = [e for e in view.keys if e.team_idx != self.team_idx
+                 and e.entry_id not in self.read_entries]
+
+        def rank(e) -> int:
+            pl = e.payload
+            if pl.get("kind") == "answer" and pl.get("right"):
+                return 0
+            if pl.get("kind") == "open" and pl.get("as_target") == target and pl.get("true"):
+                return 1
+            if pl.get("kind") == "search" and target in pl.get("hits", []):
+                return 2
+            return 9
+
+        best = min(cands, key=lambda e: (rank(e), e.entry_id), default=None)
+        if best is None or rank(best) == 9:
+            return None
+        self.read_entries.add(best.entry_id)
+        return Action("memory_read", str(best.entry_id),
+                      f"Fetch shared memory entry #{best.entry_id}: {best.key}",
+                      entry_ids=(best.entry_id,), similarities=(1.0,), detail={"target": target})
 
     def _answer(self, answer: str, view: TeamView, why: str) -> tuple[Action, list[LLMUsage]]:
         return Action("answer", answer, "Give the final answer.", detail={"why": why}), [
@@ -336,6 +361,9 @@ class SimAgent:
             return
         pl = entry.payload
         kind = pl.get("kind")
+        if self.ctx.oracle_reader:  # the oracle bound adopts what serves it, without re-reading
+            self._adopt(pl, target)
+            return
         if kind == "answer" and pl.get("answer"):
             if self.rng.random() < self.p.answer_trust:
                 self.pending_answer = pl["answer"]
@@ -351,6 +379,17 @@ class SimAgent:
                 else:
                     self.to_open = title  # verify by reading the page: still saves the search
         elif kind == "search" and target in pl.get("hits", []) and self.rng.random() < self.p.skill:
+            self.to_open = target
+
+    def _adopt(self, pl: dict[str, Any], target: str) -> None:
+        kind = pl.get("kind")
+        if kind == "answer" and pl.get("right"):
+            self.pending_answer = pl["answer"]
+        elif kind == "open" and pl.get("as_target") == target and pl.get("true"):
+            self.known[target] = Fact(pl["title"], True, pl.get("points_to"), "memory")
+            if self.bridge and target == self.targets[0] and pl.get("points_to"):
+                self.targets[1] = pl["points_to"]
+        elif kind == "search" and target in pl.get("hits", []):
             self.to_open = target
 
     def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]:
@@ -387,7 +426,10 @@ class SimAgent:
                         "true": fact.true, "points_to": fact.points_to}
             return {"kind": "open", "title": output.payload.get("title"), "as_target": None}
         if action.kind == "answer":
-            return {"kind": "answer", "answer": action.arg}
+            from ..scoring import exact_match
+
+            return {"kind": "answer", "answer": action.arg,
+                    "right": bool(exact_match(action.arg, self.task.golds))}
         return {"kind": action.kind}
 
 
