@@ -47,6 +47,8 @@ class BenchConfig:
     executor: str = "virtual"
     embedder: str = "minilm"
     thresholds: list[float] = field(default_factory=list)  # extra learned@T rows (the learned curve)
+    poison: int = 0  # planted wrong entries per run (lts_core.poison; poison_bench runs 0 and N)
+    poison_at_s: float = 20.0
 
     def runs(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(label, policy, options) per compared setting: each policy, then learned@T per threshold."""
@@ -86,7 +88,8 @@ def run_bench(engine: Engine, cfg: BenchConfig,
     for i, (k, (label, policy, opts), seed, task) in enumerate(jobs):
         rc = RunConfig(teams=k, policy=policy, policy_options=dict(opts),
                        backend=cfg.backend, backend_options=dict(cfg.backend_options),
-                       executor=cfg.executor, seed=seed, embedder=cfg.embedder)
+                       executor=cfg.executor, seed=seed, embedder=cfg.embedder,
+                       poison=cfg.poison, poison_at_s=cfg.poison_at_s)
         rows.append(_row(engine.run_task(task, suite, rc, batch_id=batch), k, label))
         if progress:
             progress(i + 1, len(jobs))
@@ -110,26 +113,15 @@ def _row(s: RunSummary, k: int, label: str) -> dict[str, Any]:
 
 
 def wrong_entries(engine: Engine, batch: str) -> pd.DataFrame:
-    """Per run of ``batch``: admitted entries whose content is wrong. An answer entry is wrong when
-    its answer does not match the gold answer (any back-end); a page-read entry when the simulator
-    recorded that the fact it yielded is false (sim payload ``true: false``)."""
-    import json
+    """Per run of ``batch``: admitted entries whose content is wrong (``lts_core.harm``: an answer
+    that does not match the gold answer, or a page-read fact the simulator recorded as false);
+    planted entries (``lts_core.poison``) were never admitted and do not count."""
+    from .harm import entry_harm
 
-    from .scoring import exact_match
-
-    df = engine.store.query(
-        "SELECT e.run_id, s.action, s.arg, s.detail_json, r.gold FROM memory_entries e "
-        "JOIN steps s USING (run_id, team_idx, step_idx) JOIN runs r USING (run_id) "
-        "WHERE r.batch_id = ? AND s.action IN ('answer', 'open')", [batch])
-    counts: dict[str, int] = {}
-    for r in df.itertuples():
-        if r.action == "answer":
-            wrong = not exact_match(r.arg, [r.gold])
-        else:
-            pl = json.loads(r.detail_json or "{}").get("payload") or {}
-            wrong = bool(pl.get("as_target")) and pl.get("true") is False
-        counts[r.run_id] = counts.get(r.run_id, 0) + int(wrong)
-    return pd.DataFrame({"run_id": list(counts), "wrong_entries": list(counts.values())},
+    ids = engine.store.query("SELECT run_id FROM runs WHERE batch_id = ?", [batch]).run_id.tolist()
+    e = entry_harm(engine.store, ids)
+    counts = e[e.wrong & ~e.planted.astype(bool)].groupby("run_id").size()
+    return pd.DataFrame({"run_id": counts.index.tolist(), "wrong_entries": counts.tolist()},
                         columns=["run_id", "wrong_entries"])
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
-import uuid
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from . import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
+from . import interrupts
 from .config import Settings
 from .credit import CreditConfig
 
@@ -25,6 +27,21 @@ def _ints(s: str) -> list[int]:
         return [int(x) for x in _csv(s)]
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from e
+
+
+def _count(lo: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``lo``."""
+
+    def parse(s: str) -> int:
+        try:
+            v = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {v}")
+        return v
+
+    return parse
 
 
 _OPEN_STORES: list = []  # closed by main() however a command ends (error exits included)
@@ -44,66 +61,9 @@ def _open_store(args: argparse.Namespace, read_only: bool = False):
 
 # ------------------------------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .cli_run import cmd_run as run
 
-    from .engine import ConfigError, Engine, RunConfig
-    from .report import format_table, summarize
-
-    policies, seeds = _csv(args.policy), args.seeds if args.seeds is not None else [args.seed]
-    store = _open_store(args)
-    engine = Engine(store)
-    suite = engine.suite(args.suite)
-    tasks = suite.tasks
-    if args.tasks:
-        wanted = _csv(args.tasks)
-        missing = [t for t in wanted if t not in {x.id for x in tasks}]
-        if missing:
-            print(f"error: task(s) not in suite {suite.name}: {', '.join(missing)}", file=sys.stderr)
-            return 2
-        tasks = [t for t in tasks if t.id in wanted]
-    if args.limit:
-        tasks = tasks[: args.limit]
-    backend_opts = json.loads(args.backend_options) if args.backend_options else {}
-    if args.api_base:
-        backend_opts["api_base"] = args.api_base
-    policy_opts = json.loads(args.policy_options) if args.policy_options else {}
-    batch = uuid.uuid4().hex[:8]
-    summaries = []
-    jobs = [(p, s, t) for p in policies for s in seeds for t in tasks]
-    t0 = time.time()
-    try:
-        for policy, seed, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet,
-                                       file=sys.stderr):
-            popts = policy_opts.get(policy) if isinstance(policy_opts.get(policy), dict) else policy_opts
-            cfg = RunConfig(teams=args.teams, policy=policy, policy_options=dict(popts),
-                            backend=args.backend,
-                            backend_options=backend_opts, executor=args.executor, stop=args.stop,
-                            max_steps=args.max_steps, seed=seed, web_latency=not args.no_latency,
-                            speed=args.speed, use_pool=not args.no_pool)
-            summaries.append(engine.run_task(task, suite, cfg, batch_id=batch))
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: the run in progress is recorded as interrupted", file=sys.stderr)
-        store.close()
-        return 130
-    finally:
-        store.flush()
-    wall = time.time() - t0
-    simulated = any(s.record.simulated for s in summaries)
-    print()
-    label = "SIMULATED agents (sim back-end)" if simulated else f"back-end {args.backend}"
-    print(f"{label} | suite {suite.name} | {len(tasks)} task(s) x {len(seeds)} seed(s) | "
-          f"K={args.teams} | executor {args.executor} | stop {args.stop} | batch {batch}")
-    print(format_table(summarize(summaries)))
-    print(f"\n{len(summaries)} runs in {wall:.1f} s wall; runtime_s is the mean clock time per task "
-          f"from start to final answer{' (modelled)' if simulated else ''}. Recorded in {store.path}")
-    failed = [s for s in summaries if s.record.status != "finished"]
-    if failed:
-        print(f"{len(failed)} run(s) did not finish; see `lts runs --status failed`", file=sys.stderr)
-    store.close()
-    return 0
+    return run(args, _open_store)
 
 
 # ------------------------------------------------------------------------------------ runs/show
@@ -125,7 +85,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     total = store.scalar("SELECT count(*) FROM runs" + (" WHERE " + " AND ".join(where) if where else ""),
                          params)
     if df.empty:
-        print("no runs recorded yet: try `lts run --suite demo`")
+        print(f"no runs at offset {args.offset} ({total} match)" if total else
+              "no runs match those filters" if where else
+              "no runs recorded yet: try `lts run --suite demo`")
     else:
         print(df.to_string(index=False))
         print(f"\n{len(df)} of {total} runs (newest first; --limit/--offset to page)")
@@ -146,7 +108,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Q: {r.question}\ngold: {r.gold}\nanswer: {r.answer}  EM={r.em} F1={r.f1}  "
           f"status={r.status}  runtime={r.runtime_s} s")
     if r.error:
-        print(f"error: {r.error}")
+        print(f"error: {_first_line(r.error)}")
+    if args.full:
+        for col in ("error", "error_detail"):  # error_detail: the traceback, where recorded
+            if isinstance(r.get(col), str) and r.get(col).strip():
+                print(f"--- {col}\n{r[col]}")
+    elif _first_line(r.error) != (r.error or "").strip() or isinstance(r.get("error_detail"), str):
+        print("(the full error text: `lts show RUN_ID --full`)")
     teams = store.query("SELECT * FROM teams WHERE run_id = ? ORDER BY team_idx", [args.run_id])
     steps = store.query(
         "SELECT s.*, a.score, a.admitted FROM steps s LEFT JOIN admissions a USING "
@@ -154,7 +122,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     reads = store.query("SELECT * FROM memory_reads WHERE run_id = ?", [args.run_id])
     for _, t in teams.iterrows():
         print(f"\n== team {t.team_idx}: {t.status}, {t.steps} steps, answer={t.answer!r}"
-              + (f", error={t.error.splitlines()[0]}" if t.error else ""))
+              + (f", error={_first_line(t.error)}" if t.error else ""))
         for _, s in steps[steps.team_idx == t.team_idx].iterrows():
             adm = ""
             if s.score == s.score and s.score is not None:  # not NaN
@@ -168,14 +136,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_run
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} is a file; give a folder (one is made per run inside it)",
+              file=sys.stderr)
+        return 2
     store = _open_store(args)
     try:
-        paths = export_run(store, args.run_id, Path(args.out), args.format)
+        paths = export_run(store, args.run_id, out, args.format)
     except KeyError as e:
         print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot write the export to {out}: {e.strerror or e}"
+              + (f" ({e.filename})" if e.filename else ""), file=sys.stderr)
         return 2
     finally:
         store.close()
@@ -309,10 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="DuckDB file (default: $LTS_DB or ~/.local/share/lts/lts.duckdb)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    r = sub.add_parser("run", help="run K parallel teams on a suite's tasks and print figures")
+    r = sub.add_parser("run", help="run K parallel teams on a suite's tasks and print figures",
+                       description="Every setting is checked before the first run starts.",
+                       epilog="exit status: 0 every run finished, 1 a run failed (each named on "
+                       "stderr), 2 a bad setting or task file, 130 Ctrl-C, 143 SIGTERM (the run in "
+                       "progress is recorded as interrupted)")
     r.add_argument("--suite", default="demo", help="demo | hotpotqa-dev | hotpotqa-train | FILE.jsonl")
     r.add_argument("--tasks", help="comma-separated task ids (default: all)")
-    r.add_argument("--limit", type=int, help="only the first N tasks")
+    r.add_argument("--limit", type=_count(1), help="only the first N tasks")
     r.add_argument("--teams", "-k", type=int, default=3)
     r.add_argument("--policy", default="dedup", help="none | all | dedup | learned | llm-judge "
                    "(comma-separated to compare several)")
@@ -334,14 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(fn=cmd_run)
 
     rs = sub.add_parser("runs", help="list recorded runs, newest first")
-    rs.add_argument("--limit", type=int, default=20)
-    rs.add_argument("--offset", type=int, default=0)
+    rs.add_argument("--limit", type=_count(1), default=20)
+    rs.add_argument("--offset", type=_count(0), default=0)
     rs.add_argument("--status")
     rs.add_argument("--batch")
     rs.set_defaults(fn=cmd_runs)
 
     sh = sub.add_parser("show", help="print one run team by team")
     sh.add_argument("run_id")
+    sh.add_argument("--full", action="store_true", help="print the whole error text (traceback)")
     sh.set_defaults(fn=cmd_show)
 
     ex = sub.add_parser("export", help="write one run's rows to Parquet or JSONL")
@@ -419,36 +406,56 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("source", nargs="?", help="convert: the official hotpot_dev_distractor JSON file")
     d.add_argument("--out", help="folder to write to (default: the data folder)")
     d.add_argument("--url", help="override the download URL")
-    d.add_argument("--limit", type=int, help="keep the first N questions")
+    d.add_argument("--limit", type=_count(1), help="keep the first N questions")
     d.set_defaults(fn=cmd_data)
     return p
 
 
-def _honour_ctrl_c() -> None:
-    """Ctrl-C raises KeyboardInterrupt even when the parent started us with SIGINT ignored (an
-    ignored disposition is inherited across exec, and Python then installs no handler)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+def _interrupted() -> int:
+    print(f"\ninterrupted ({interrupts.name()})", file=sys.stderr)
+    return interrupts.exit_code()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .engine import ConfigError
-    from .store import StoreError
-    from .tasks import TaskFileError
-
-    args = build_parser().parse_args(argv)
-    _honour_ctrl_c()
+    """Run one command. Exit status: 0 done, 1 a run failed or an internal error, 2 a bad setting,
+    file or database, 130 Ctrl-C, 143 SIGTERM; every error is one line on stderr, no traceback
+    (``LTS_DEBUG=1`` shows it for internal errors)."""
+    interrupts.install()  # also where the parent started us with SIGINT ignored
     try:
-        return int(args.fn(args) or 0)
-    except (TaskFileError, ConfigError, StoreError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        code = _command(argv)
     finally:
         while _OPEN_STORES:  # an error exit must not leave the file open (and locked)
             _OPEN_STORES.pop().close()
+        if argv is not None:  # called in-process (tests): give the caller its handlers back; the
+            interrupts.restore()  # `lts` command keeps them to the end (no traceback on exit)
+    if argv is None and interrupts.requested():
+        # Everything is committed and closed: skip the interpreter's teardown of torch & co.
+        # (seconds), so that an interrupt ends the command at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _command(argv: list[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.fn(args) or 0)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as e:
+        if interrupts.requested():  # a library turned the signal into an ordinary error
+            return _interrupted()
+        store = sys.modules.get("lts_core.store")  # a StoreError comes only once it is loaded
+        # ConfigError and TaskFileError are ValueErrors
+        if isinstance(e, ValueError | OSError) or (store and isinstance(e, store.StoreError)):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"error: internal error {type(e).__name__}: {e} (LTS_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        if os.environ.get("LTS_DEBUG"):
+            traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ class RunConfig:
     use_pool: bool = True
     top_k: int = 5
     embedder: str = "minilm"
+    poison: int = 0  # wrong entries planted in the bank (lts_core.poison); 0 = none
+    poison_at_s: float = 20.0  # clock time at which they appear
 
     def validate(self) -> None:
         from .executors import EXECUTORS
@@ -89,6 +91,11 @@ class RunConfig:
             raise ConfigError(f"speed must be positive, got {self.speed}")
         if self.max_fetch_chars < 100:
             raise ConfigError(f"max_fetch_chars must be at least 100, got {self.max_fetch_chars}")
+        from .poison import MAX_POISON
+
+        if not 0 <= self.poison <= MAX_POISON or self.poison_at_s < 0:
+            raise ConfigError(f"poison must be 0..{MAX_POISON} entries at a time >= 0 s, got "
+                              f"{self.poison} at {self.poison_at_s}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
@@ -151,6 +158,10 @@ class Run:
         self.store.write(self.record)
         for t in self.teams:
             self.store.write(t.rec)
+        if self.config.poison:
+            from .poison import plant
+
+            plant(self)
 
     def safe_step(self, team: Team, now: float) -> PendingStep | None:
         """``team.step(now)``, or None after recording the team's failure."""

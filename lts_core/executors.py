@@ -9,7 +9,9 @@
   recorded end is its start plus its modelled duration (the sleep absorbs engine overhead), so clock
   times mean the same thing on both executors.
 
-``execute(run)`` returns the run-clock time at which the last team stopped.
+``execute(run)`` returns the run-clock time at which the last team stopped. Under the ``lts``
+command a Ctrl-C or SIGTERM stops the run's teams and raises KeyboardInterrupt from ``execute``, also
+when a library swallowed the first one (``lts_core.interrupts``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import itertools
 import threading
 import time
 from typing import TYPE_CHECKING, Protocol
+
+from . import interrupts
 
 if TYPE_CHECKING:
     from .engine import Run
@@ -39,17 +43,20 @@ class VirtualExecutor:
         for team in run.teams:
             heapq.heappush(heap, (0.0, next(seq), "start", team))
         now = 0.0
-        while heap and not run.stopped:
-            now, _, kind, obj = heapq.heappop(heap)
-            if kind == "start":
-                pending = run.safe_step(obj, now)  # type: ignore[arg-type]
-                if pending is not None:
-                    heapq.heappush(heap, (now + pending.duration, next(seq), "commit", pending))
-            else:
-                run.commit(obj, now)  # type: ignore[arg-type]
-                team = obj.team  # type: ignore[attr-defined]
-                if not team.done:
-                    heapq.heappush(heap, (now, next(seq), "start", team))
+        with interrupts.stopping(run):
+            while heap and not run.stopped:
+                interrupts.check()
+                now, _, kind, obj = heapq.heappop(heap)
+                if kind == "start":
+                    pending = run.safe_step(obj, now)  # type: ignore[arg-type]
+                    if pending is not None:
+                        heapq.heappush(heap, (now + pending.duration, next(seq), "commit", pending))
+                else:
+                    run.commit(obj, now)  # type: ignore[arg-type]
+                    team = obj.team  # type: ignore[attr-defined]
+                    if not team.done:
+                        heapq.heappush(heap, (now, next(seq), "start", team))
+        interrupts.check()  # a signal some library turned into an ordinary error ends the run here
         return now
 
 
@@ -78,11 +85,14 @@ class ThreadExecutor:
 
         threads = [threading.Thread(target=worker, args=(tm,), name=f"lts-team-{tm.idx}", daemon=True)
                    for tm in run.teams]
-        for th in threads:
-            th.start()
-        for th in threads:
-            while th.is_alive():
-                th.join(0.2)  # wake up for Ctrl-C
+        with interrupts.stopping(run):
+            for th in threads:
+                th.start()
+            for th in threads:
+                while th.is_alive():
+                    th.join(0.2)  # wake up for Ctrl-C
+                    interrupts.check()
+        interrupts.check()
         return max([tm.rec.t_end or 0.0 for tm in run.teams] + [0.0])
 
 

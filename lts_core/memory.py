@@ -2,8 +2,9 @@
 
 Append-only and per run, as in the paper. Teams see the keys (``keys_at``) and fetch values through
 a memory-read action (``fetch``); every fetch returns a ``MemoryReadRecord`` for the record. A fetch
-injects at most ``max_fetch_chars`` characters per step across all fetched entries (values are cut,
-with a marker), which bounds what one step takes into its context.
+injects at most ``max_fetch_chars`` characters per step across all fetched entries, keys and values
+together (cut, with a marker), which bounds what one step takes into its context. Keys and values are
+model output: ``add`` cuts them to ``limits.MAX_SUMMARY_CHARS`` and ``limits.MAX_VALUE_CHARS``.
 
 Thread-safety: all methods may be called from any thread (one lock). ``keys_at(t)`` returns only the
 entries added at or before clock time ``t``, so the virtual and threaded executors see the same
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .limits import CUT_MARKER, MAX_SUMMARY_CHARS, MAX_VALUE_CHARS, cut
 from .records import MemoryEntryRecord, MemoryReadRecord
 
 
@@ -40,9 +42,6 @@ class MemoryEntry:
                                  self.key, self.value, self.t_added)
 
 
-_CUT = " [...cut]"
-
-
 class MemoryBank:
     def __init__(self, run_id: str = "", *, max_fetch_chars: int = 4000) -> None:
         self.run_id = run_id
@@ -53,7 +52,9 @@ class MemoryBank:
 
     def add(self, *, team_idx: int, step_idx: int, action: str, key: str, value: str,
             t_added: float, key_vec: np.ndarray, payload: dict[str, Any] | None = None) -> MemoryEntry:
-        """Append an entry; returns it with its id (ids count from 0 in order of addition)."""
+        """Append an entry (key and value cut to their limits); returns it with its id (ids count
+        from 0 in order of addition)."""
+        key, value = cut(key, MAX_SUMMARY_CHARS), cut(value, MAX_VALUE_CHARS)
         with self._lock:
             e = MemoryEntry(len(self._entries), team_idx, step_idx, action, key, value, t_added,
                             key_vec, dict(payload or {}))
@@ -73,7 +74,8 @@ class MemoryBank:
 
     def fetch(self, entry_ids: list[int], *, reader_team: int, reader_step: int, t: float,
               similarities: list[float] | None = None) -> tuple[str, list[MemoryReadRecord]]:
-        """Values of ``entry_ids`` joined for injection, within the per-step character budget."""
+        """Keys and values of ``entry_ids`` joined for injection, within the per-step character
+        budget (keys, values and cut markers all count; ``chars`` of a read is its value's share)."""
         sims = similarities or [0.0] * len(entry_ids)
         parts, reads, budget = [], [], self.max_fetch_chars
         with self._lock:
@@ -82,14 +84,16 @@ class MemoryBank:
                     raise KeyError(f"memory entry {eid} does not exist (bank has {len(self._entries)})")
             for eid, sim in zip(entry_ids, sims, strict=True):
                 e = self._entries[eid]
-                if len(e.value) <= budget:
+                key = cut(e.key, budget)
+                rest = budget - len(key)
+                if len(e.value) <= rest:
                     text = e.value
-                elif budget > len(_CUT):  # the cut marker counts against the budget too
-                    text = e.value[:budget - len(_CUT)] + _CUT
+                elif rest > len(CUT_MARKER):  # the cut marker counts against the budget too
+                    text = cut(e.value, rest)
                 else:
-                    break
-                budget -= len(text)
-                parts.append(f"[memory #{e.entry_id} from team {e.team_idx}] {e.key}\n{text}")
+                    break  # no room left for this value: it is not read
+                budget = rest - len(text)
+                parts.append(f"[memory #{e.entry_id} from team {e.team_idx}] {key}\n{text}")
                 r = MemoryReadRecord(self.run_id, e.entry_id, e.team_idx, reader_team, reader_step,
                                      t, len(text), float(sim), e.team_idx != reader_team)
                 reads.append(r)

@@ -120,6 +120,7 @@ class MemoryEntryRecord:
     key: str
     value: str
     t_added: float
+    planted: bool = False  # put there by a poisoning experiment (lts_core.poison), not by a team
 
 
 @dataclass

@@ -47,6 +47,25 @@ class StoreError(RuntimeError):
 _STOP = object()
 
 
+def _open_problem(path: Path, e: Exception) -> str:
+    """What is wrong with a database file DuckDB would not open, and what to do about it."""
+    msg, head, other = str(e), f"cannot open the database {path}:", "pass another file with --db / LTS_DB"
+    if path.is_dir():
+        return f"{head} it is a folder, not a database file; {other}"
+    if "not a valid DuckDB database" in msg:
+        return f"{head} the file is not a DuckDB database; {other}"
+    if "does not exist" in msg:
+        return f"{head} no such file; {other}"
+    if "lock" in msg.lower():
+        return (f"{head} it is in use. Another process (the dashboard, or another `lts` command) "
+                f"holds it; stop it or {other}")
+    if "Permission denied" in msg or "not permitted" in msg or "Read-only file system" in msg:
+        return (f"{head} the system refused access ({msg.rsplit(': ', 1)[-1]}); check the file's "
+                f"permissions (`ls -l`) and attributes (`lsattr`: an immutable file needs "
+                f"`chattr -i`), or {other}")
+    return f"{head} {msg}; {other}"
+
+
 class Store:
     def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 0.2,
                  batch_size: int = 2000, read_only: bool = False) -> None:
@@ -56,12 +75,8 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as e:
-            raise StoreError(
-                f"cannot open the database {self.path}: {e}. Another process (the dashboard, or "
-                "another `lts` command) probably holds it; stop it or pass another file with "
-                "--db / LTS_DB."
-            ) from e
+        except duckdb.Error as e:
+            raise StoreError(_open_problem(self.path, e)) from e
         self.interrupted_on_open = 0
         if not read_only:
             self._migrate()

@@ -6,7 +6,9 @@ A task file holds one JSON object per line, in the format of ``shared/data/qa/RE
      type?, level?, supporting_facts?, decomposition?, dataset?, split?}
 
 ``load_tasks(path)`` validates the whole file first and raises ``TaskFileError`` naming the file, the
-line and the field of the first problem; nothing is half-loaded. Suites are looked up by name in
+line and the field of the first problem; nothing is half-loaded. Task files are untrusted: sizes are
+bounded by ``lts_core.limits`` (line bytes, JSON nesting, question, answer, doc text, docs per task),
+and a task may not repeat a ``doc_id``. Suites are looked up by name in
 ``SUITES`` (``demo``, ``hotpotqa-dev``, ``hotpotqa-train``) or given as a path to a ``.jsonl`` file.
 """
 
@@ -17,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import limits as L
 from .config import ASSETS_DIR, default_data_dir
 
 
@@ -83,25 +86,38 @@ def doc_id_for(title: str, text: str) -> str:
 
 
 def _read_lines(path: Path) -> list[tuple[int, dict]]:
+    if path.is_dir():
+        raise TaskFileError(f"{path}: is a folder, not a task file")
     if not path.is_file():
         raise TaskFileError(f"{path}: no such file")
-    raw = path.read_bytes()
     out: list[tuple[int, dict]] = []
-    for no, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise TaskFileError(f"{path}:{no}: not valid UTF-8 ({e.reason} at byte {e.start})") from e
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise TaskFileError(f"{path}:{no}: not valid JSON ({e.msg}, column {e.colno})") from e
-        if not isinstance(obj, dict):
-            raise TaskFileError(f"{path}:{no}: expected a JSON object, got {type(obj).__name__}")
-        out.append((no, obj))
+    with path.open("rb") as f:  # line by line: a huge line is refused before it is read whole
+        for no, line in enumerate(iter(lambda: f.readline(L.MAX_LINE_BYTES + 1), b""), start=1):
+            if len(line.rstrip(b"\r\n")) > L.MAX_LINE_BYTES:
+                raise TaskFileError(f"{path}:{no}: the line is longer than the limit of "
+                                    f"{L.MAX_LINE_BYTES:,} bytes")
+            if line.strip():
+                out.append((no, _parse_line(line, f"{path}:{no}")))
     return out
+
+
+def _parse_line(line: bytes, where: str) -> dict:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TaskFileError(f"{where}: not valid UTF-8 ({e.reason} at byte {e.start})") from e
+    too_deep = f"{where}: JSON nested deeper than the limit of {L.MAX_JSON_DEPTH} levels"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TaskFileError(f"{where}: not valid JSON ({e.msg}, column {e.colno})") from e
+    except RecursionError:
+        raise TaskFileError(too_deep) from None
+    if L.json_depth(obj) > L.MAX_JSON_DEPTH:
+        raise TaskFileError(too_deep)
+    if not isinstance(obj, dict):
+        raise TaskFileError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def _need(obj: dict, key: str, typ: type | tuple[type, ...], where: str, optional: bool = False):
@@ -116,44 +132,78 @@ def _need(obj: dict, key: str, typ: type | tuple[type, ...], where: str, optiona
     return val
 
 
+def _text(obj: dict, key: str, where: str, limit: int, optional: bool = False) -> str:
+    """A string field of at most ``limit`` characters ('' when optional and absent)."""
+    val = _need(obj, key, str, where, optional)
+    if val is None:
+        return ""
+    if len(val) > limit:
+        raise TaskFileError(f"{where}: field {key!r} is {len(val):,} characters long; the limit is "
+                            f"{limit:,}")
+    return val
+
+
+def _strings(obj: dict, key: str, where: str, limit: int) -> list[str]:
+    vals = _need(obj, key, list, where, optional=True) or []
+    for i, v in enumerate(vals):
+        if not isinstance(v, str):
+            raise TaskFileError(f"{where}: field {key!r} must be a list of strings; item {i} is "
+                                f"{type(v).__name__}")
+        if len(v) > limit:
+            raise TaskFileError(f"{where}: field {key!r} item {i} is {len(v):,} characters long; "
+                                f"the limit is {limit:,}")
+    return vals
+
+
+def _doc(d: object, dw: str) -> Doc:
+    if not isinstance(d, dict):
+        raise TaskFileError(f"{dw}: expected an object")
+    title = _text(d, "title", dw, L.MAX_TITLE_CHARS)
+    text = _text(d, "text", dw, L.MAX_DOC_TEXT_CHARS)
+    sup = d.get("is_supporting", False)
+    if not isinstance(sup, bool):
+        raise TaskFileError(f"{dw}: field 'is_supporting' must be true or false")
+    return Doc(_text(d, "doc_id", dw, L.MAX_ID_CHARS, optional=True) or doc_id_for(title, text),
+               title, text, sup)
+
+
 def parse_task(obj: dict, where: str) -> Task:
     """Validate one task object; ``where`` ("file:line") prefixes every error message."""
-    tid = _need(obj, "id", str, where)
-    question = _need(obj, "question", str, where)
-    answer = _need(obj, "answer", str, where)
-    aliases = _need(obj, "answer_aliases", list, where, optional=True) or []
-    if not all(isinstance(a, str) for a in aliases):
-        raise TaskFileError(f"{where}: field 'answer_aliases' must be a list of strings")
+    tid = _text(obj, "id", where, L.MAX_ID_CHARS)
+    question = _text(obj, "question", where, L.MAX_QUESTION_CHARS)
+    answer = _text(obj, "answer", where, L.MAX_ANSWER_CHARS)
+    aliases = _strings(obj, "answer_aliases", where, L.MAX_ANSWER_CHARS)
     docs_raw = _need(obj, "docs", list, where)
     if not docs_raw:
         raise TaskFileError(f"{where}: field 'docs' is empty; a task needs its paragraphs")
-    docs = []
+    if len(docs_raw) > L.MAX_DOCS_PER_TASK:
+        raise TaskFileError(f"{where}: field 'docs' holds {len(docs_raw)} paragraphs; the limit is "
+                            f"{L.MAX_DOCS_PER_TASK}")
+    docs: list[Doc] = []
+    first: dict[str, int] = {}
     for i, d in enumerate(docs_raw):
-        dw = f"{where}: docs[{i}]"
-        if not isinstance(d, dict):
-            raise TaskFileError(f"{dw}: expected an object")
-        title = _need(d, "title", str, dw)
-        text = _need(d, "text", str, dw)
-        sup = d.get("is_supporting", False)
-        if not isinstance(sup, bool):
-            raise TaskFileError(f"{dw}: field 'is_supporting' must be true or false")
-        did = d.get("doc_id") or doc_id_for(title, text)
-        docs.append(Doc(str(did), title, text, sup))
+        doc = _doc(d, f"{where}: docs[{i}]")
+        if doc.doc_id in first:  # the search index keeps one paragraph per id: the other is lost
+            raise TaskFileError(f"{where}: docs[{i}]: doc_id {doc.doc_id!r} repeats "
+                                f"docs[{first[doc.doc_id]}]")
+        first[doc.doc_id] = i
+        docs.append(doc)
     facts_raw = _need(obj, "supporting_facts", list, where, optional=True) or []
     facts = []
     for i, f in enumerate(facts_raw):
-        if not (isinstance(f, list | tuple) and len(f) == 2 and isinstance(f[0], str)
-                and isinstance(f[1], int)):
-            raise TaskFileError(f"{where}: supporting_facts[{i}] must be [title, sentence_index]")
+        if not (isinstance(f, list) and len(f) == 2 and isinstance(f[0], str)
+                and isinstance(f[1], int) and not isinstance(f[1], bool) and f[1] >= 0):
+            raise TaskFileError(f"{where}: supporting_facts[{i}] must be [title, sentence_index] "
+                                f"with a whole number index >= 0, got {f!r:.60}")
         facts.append((f[0], f[1]))
-    decomp = obj.get("decomposition") or []
-    if not isinstance(decomp, list):
-        raise TaskFileError(f"{where}: field 'decomposition' must be a list")
     return Task(
         id=tid, question=question, answer=answer, answer_aliases=tuple(aliases), docs=tuple(docs),
-        type=str(obj.get("type") or ""), level=str(obj.get("level") or ""),
-        supporting_facts=tuple(facts), decomposition=tuple(str(x) for x in decomp),
-        dataset=str(obj.get("dataset") or ""), split=str(obj.get("split") or ""),
+        type=_text(obj, "type", where, L.MAX_ID_CHARS, optional=True),
+        level=_text(obj, "level", where, L.MAX_ID_CHARS, optional=True),
+        supporting_facts=tuple(facts),
+        decomposition=tuple(_strings(obj, "decomposition", where, L.MAX_QUESTION_CHARS)),
+        dataset=_text(obj, "dataset", where, L.MAX_ID_CHARS, optional=True),
+        split=_text(obj, "split", where, L.MAX_ID_CHARS, optional=True),
     )
 
 
@@ -178,8 +228,8 @@ def load_corpus(path: str | Path) -> list[Doc]:
     docs = []
     for no, obj in _read_lines(path):
         where = f"{path}:{no}"
-        title, text = _need(obj, "title", str, where), _need(obj, "text", str, where)
-        docs.append(Doc(str(obj.get("doc_id") or doc_id_for(title, text)), title, text, False))
+        doc = _doc(obj, where)
+        docs.append(Doc(doc.doc_id, doc.title, doc.text, False))
     return docs
 
 

@@ -4,7 +4,8 @@
 ``PendingStep`` carrying how long the step takes on the run's clock. The executor waits that long
 (sleeping, or advancing a virtual clock) and then hands the step to ``Run.commit``, which is where
 admission happens and the entry becomes visible to other teams. So the virtual and the threaded
-executors run exactly the same team code.
+executors run exactly the same team code. A step's summary (the memory key it may become) is
+model output: it is cut to ``limits.MAX_SUMMARY_CHARS``.
 
 Thread-safety: a Team is driven by one thread at a time (its own thread, or the virtual loop).
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .backends.base import Action, Agent, LLMUsage, TeamView, ToolOutput, as_usages
 from .faults import attach_usages
+from .limits import MAX_SUMMARY_CHARS, cut
 from .records import LLMCallRecord, MemoryReadRecord, StepRecord, TeamRecord, ToolCallRecord
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ class Team:
         llm_s = sum(u.seconds for u in usages)
         rec = StepRecord(
             run_id=run.run_id, team_idx=self.idx, step_idx=self.step_idx, action=action.kind,
-            arg=action.arg[:500], u=action.instruction, o=out.text, s=s, t_start=now, t_end=now,
+            arg=action.arg[:500], u=action.instruction, o=out.text, s=cut(s, MAX_SUMMARY_CHARS), t_start=now, t_end=now,
             llm_s=round(llm_s, 4), tool_s=round(out.latency_s, 4),
             prompt_tokens=sum(u.prompt_tokens for u in usages),
             completion_tokens=sum(u.completion_tokens for u in usages),

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from lts_core import limits as L
 from lts_core.memory import MemoryBank
 
 VEC = np.zeros(4, dtype=np.float32)
@@ -44,20 +45,40 @@ def test_fetch_records_reads_with_provenance() -> None:
     assert bank.reads == reads
 
 
-def test_fetch_budget_counts_the_cut_marker() -> None:
+def test_fetch_budget_counts_keys_and_the_cut_marker() -> None:
     bank = MemoryBank("r", max_fetch_chars=100)
-    _add(bank, 0, 0, "a" * 60)
-    _add(bank, 1, 0, "b" * 80)  # only 40 chars left: cut, marker included
+    _add(bank, 0, 0, "a" * 60)  # key "key t0 s0" (9) + 60
+    _add(bank, 1, 0, "b" * 80)  # 9 + only 22 left: cut, marker included
     _add(bank, 2, 0, "c" * 10)  # nothing left
     text, reads = bank.fetch([0, 1, 2], reader_team=3, reader_step=0, t=0.0)
-    assert [r.entry_id for r in reads] == [0, 1]
-    assert sum(r.chars for r in reads) <= 100
+    assert [r.entry_id for r in reads] == [0, 1] and [r.chars for r in reads] == [60, 22]
     assert "[...cut]" in text and "c" * 10 not in text
-    # a single value longer than the whole budget
+    # a single value longer than the whole budget: key and value share it
     bank2 = MemoryBank("r", max_fetch_chars=100)
     _add(bank2, 0, 0, "x" * 5000)
     _, (r,) = bank2.fetch([0], reader_team=1, reader_step=0, t=0.0)
-    assert r.chars == 100
+    assert r.chars == 100 - len("key t0 s0")
+
+
+def test_a_huge_model_reply_never_becomes_a_huge_key() -> None:
+    """A 1 MB summary became a 1 MB key copied into every team's prompt (issue 9, section 5):
+    keys and values are cut on entry, and a fetch injects keys within the per-step budget too."""
+    bank = MemoryBank("r", max_fetch_chars=4000)
+    for team in range(3):
+        bank.add(team_idx=team, step_idx=0, action="plan", key="K" * 1_000_000,
+                 value="V" * 1_000_000, t_added=0.0, key_vec=VEC)
+    assert all(len(e.key) == L.MAX_SUMMARY_CHARS and e.key.endswith(L.CUT_MARKER)
+               for e in bank.keys_at(None))
+    assert all(len(e.value) == L.MAX_VALUE_CHARS for e in bank.keys_at(None))
+    text, reads = bank.fetch([0, 1, 2], reader_team=0, reader_step=1, t=0.0)
+    injected = text.count("K") + text.count("V") + text.count(L.CUT_MARKER) * len(L.CUT_MARKER)
+    assert injected <= 4000 and len(text) < 4000 + 3 * 40  # + one "[memory #i from team t]" each
+    # a key longer than the whole budget is cut to it, and nothing else is read
+    small = MemoryBank("r", max_fetch_chars=100)
+    small.add(team_idx=0, step_idx=0, action="plan", key="K" * 300, value="v", t_added=0.0,
+              key_vec=VEC)
+    text, reads = small.fetch([0], reader_team=1, reader_step=0, t=0.0)
+    assert reads == [] and text == ""
 
 
 def test_fetch_of_missing_entry_raises_and_records_nothing() -> None:

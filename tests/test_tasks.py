@@ -10,6 +10,7 @@ import pytest
 from engine_helpers import fast_config
 
 from lts_core import Engine, Store
+from lts_core import limits as L
 from lts_core.tasks import (
     SUITE_NAMES,
     TaskFileError,
@@ -90,6 +91,37 @@ BAD_CASES = {
     "bad supporting fact": ([_line(supporting_facts=[["Mill", "zero"]])], 1, "supporting_facts[0]"),
     "decomposition type": ([_line(decomposition="a then b")], 1, "'decomposition'"),
     "duplicate id": ([_line(), _line(id="t2"), _line()], 3, "field 'id': 't1' repeats line 1"),
+    # untrusted sizes and types (issue 9, section 5): each names the field
+    "duplicate doc_id": ([_line(docs=[{"doc_id": "d1", "title": "A", "text": "a"},
+                                      {"doc_id": "d1", "title": "B", "text": "b"}])], 1,
+                         "docs[1]: doc_id 'd1' repeats docs[0]"),
+    "duplicate paragraph": ([_line(docs=[GOOD["docs"][0], GOOD["docs"][0]])], 1,
+                            "docs[1]: doc_id"),
+    "doc_id not a string": ([_line(docs=[{"doc_id": {"a": 1}, "title": "A", "text": "a"}])], 1,
+                            "docs[0]: field 'doc_id' must be a non-empty str"),
+    "level a dict": ([_line(level={"x": 1})], 1, "field 'level' must be a non-empty str"),
+    "type a list": ([_line(type=["bridge"])], 1, "field 'type' must be a non-empty str"),
+    "boolean sentence index": ([_line(supporting_facts=[["Mill", True]])], 1, "supporting_facts[0]"),
+    "negative sentence index": ([_line(supporting_facts=[["Mill", -1]])], 1, "supporting_facts[0]"),
+    "decomposition of dicts": ([_line(decomposition=[{"q": "a"}])], 1,
+                               "field 'decomposition' must be a list of strings; item 0 is dict"),
+    "question too long": ([_line(), _line(id="t2", question="why " * (L.MAX_QUESTION_CHARS // 4 + 1))],
+                          2, f"field 'question' is 2,004 characters long; the limit is "
+                             f"{L.MAX_QUESTION_CHARS:,}"),
+    "answer too long": ([_line(answer="a" * (L.MAX_ANSWER_CHARS + 1))], 1, "field 'answer' is"),
+    "alias too long": ([_line(answer_aliases=["ok", "a" * (L.MAX_ANSWER_CHARS + 1)])], 1,
+                       "field 'answer_aliases' item 1 is"),
+    "id too long": ([_line(id="t" * (L.MAX_ID_CHARS + 1))], 1, "field 'id' is"),
+    "doc text too long": ([_line(docs=[{"title": "A", "text": "x" * (L.MAX_DOC_TEXT_CHARS + 1)}])],
+                          1, "docs[0]: field 'text' is 50,001 characters long; the limit is 50,000"),
+    "title too long": ([_line(docs=[{"title": "T" * (L.MAX_TITLE_CHARS + 1), "text": "x"}])], 1,
+                       "docs[0]: field 'title' is"),
+    "too many docs": ([_line(docs=[{"title": f"T{i}", "text": "x"} for i in range(101)])], 1,
+                      "field 'docs' holds 101 paragraphs; the limit is 100"),
+    "nested too deep": ([_line(), '{"id": "t2", "x": ' + "[" * 17 + "]" * 17 + "}"], 2,
+                        "JSON nested deeper than the limit of 16 levels"),
+    "nested past the parser": ([_line(), '{"id": "t2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"],
+                               2, "JSON nested deeper than the limit of 16 levels"),
 }
 
 
@@ -125,6 +157,34 @@ def test_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
     p = _write(tmp_path, "\n" + _line() + "\n\n" + _line(id="t2", answer=1) + "\n")
     with pytest.raises(TaskFileError, match=r"bad\.jsonl:4: field 'answer'"):
         load_tasks(p)
+
+
+def test_a_huge_line_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """A 50 MB line took 8 min and 1.7 GB with --limit 1; now it is refused at the limit."""
+    import time
+    import tracemalloc
+
+    p = _write(tmp_path, _line() + "\n" + _line(id="t2", question="q" * (L.MAX_LINE_BYTES * 20))
+               + "\n")
+    tracemalloc.start()
+    t0 = time.monotonic()
+    with pytest.raises(TaskFileError) as ei:
+        load_tasks(p)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(ei.value) == f"{p}:2: the line is longer than the limit of 1,000,000 bytes"
+    assert time.monotonic() - t0 < 5 and peak < 10 * L.MAX_LINE_BYTES
+    # a line of exactly the limit is read (and then judged on its fields)
+    obj = json.loads(_line())
+    obj["pad"] = ""
+    obj["pad"] = "p" * (L.MAX_LINE_BYTES - len(json.dumps(obj)))
+    p.write_text(json.dumps(obj) + "\n")
+    assert len(p.read_bytes()) == L.MAX_LINE_BYTES + 1 and len(load_tasks(p)) == 1
+
+
+def test_a_folder_is_not_a_task_file(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError, match="is a folder, not a task file"):
+        load_tasks(tmp_path)
 
 
 def test_missing_file(tmp_path: Path) -> None:

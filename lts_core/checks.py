@@ -1,0 +1,158 @@
+"""Settings checks that run before anything starts: names, numbers, option JSON.
+
+- ``check_config(cfg)`` (called by ``RunConfig.validate``): every name (policy, back-end, executor,
+  embedder) is known, every number is a number in range, options are JSON objects. Cheap: imports
+  nothing heavy.
+- ``check_components(cfg)``: builds the policy and back-end once, so an unknown or wrong option is
+  reported by name before the first run (the learned policy loads its checkpoint here).
+- ``parse_json_object`` / ``options_per_policy``: the ``--*-options`` flags of the command line.
+
+Every problem raises ``ConfigError`` naming the setting, what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from .engine import ConfigError
+from .limits import MAX_JSON_DEPTH, MAX_OPTION_JSON_CHARS, json_depth
+
+if TYPE_CHECKING:
+    from .engine import RunConfig
+
+
+def _int(cfg: RunConfig, name: str, lo: int, hi: int | None = None) -> None:
+    v = getattr(cfg, name)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(f"{name} must be a whole number, got {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}" if hi is not None
+                          else f"{name} must be at least {lo}, got {v}")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def backend_known(name: str) -> bool:
+    from .backends import BACKENDS
+
+    return isinstance(name, str) and (name in BACKENDS or "/" in name)
+
+
+def check_config(cfg: RunConfig) -> None:
+    """Names, numbers and option types of one run's settings (see the module docstring)."""
+    from .embeddings import EMBEDDERS
+    from .policies import POLICIES
+
+    if cfg.policy not in POLICIES:
+        raise ConfigError(f"unknown policy {cfg.policy!r}; choose one of: {', '.join(POLICIES)}")
+    if not backend_known(cfg.backend):
+        raise ConfigError(f"unknown back-end {cfg.backend!r}: use 'sim' or a litellm model string "
+                          "such as 'openai/gpt-4o-mini'")
+    if cfg.embedder not in EMBEDDERS:
+        raise ConfigError(f"unknown embedder {cfg.embedder!r}; choose one of: {', '.join(EMBEDDERS)}")
+    _int(cfg, "teams", 1, 64)
+    _int(cfg, "max_steps", 1, 500)
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int):
+        raise ConfigError(f"seed must be a whole number, got {cfg.seed!r}")
+    _int(cfg, "top_k", 1, 100)
+    _int(cfg, "max_fetch_chars", 100)
+    if not _number(cfg.speed) or cfg.speed <= 0:
+        raise ConfigError(f"speed must be positive and finite, got {cfg.speed!r}")
+    if cfg.web_failure is not None and not (_number(cfg.web_failure) and 0 <= cfg.web_failure <= 1):
+        raise ConfigError(f"web_failure must be between 0 and 1, got {cfg.web_failure!r}")
+    for name in ("policy_options", "backend_options"):
+        opts = getattr(cfg, name)
+        if not isinstance(opts, dict) or not all(isinstance(k, str) for k in opts):
+            raise ConfigError(f"{name} must be a JSON object (name: value), got {opts!r:.80}")
+
+
+def _known_options(cls: type) -> list[str] | None:
+    """Keyword options of ``cls``; None when it takes any (it checks them itself)."""
+    if cls.__init__ is object.__init__:
+        return []
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
+
+
+def _policy_class(name: str) -> type:
+    import importlib
+
+    from .policies import POLICIES
+
+    mod, cls = POLICIES[name].split(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+def check_components(cfg: RunConfig) -> None:
+    """Build the run's policy and back-end once; an option they refuse becomes a ConfigError."""
+    from .backends import make_backend
+    from .policies import make_policy
+
+    try:
+        known = _known_options(_policy_class(cfg.policy))
+    except ModuleNotFoundError as e:
+        raise ConfigError(f"policy {cfg.policy!r} is not available in this build ({e})") from e
+    unknown = sorted(set(cfg.policy_options) - set(known)) if known is not None else []
+    if unknown:
+        allowed = f"its options are: {', '.join(known)}" if known else "it takes no options"
+        raise ConfigError(f"unknown option(s) for policy {cfg.policy!r}: {', '.join(unknown)}; "
+                          f"{allowed}")
+    try:
+        make_policy(cfg.policy, **cfg.policy_options)
+    except (TypeError, ValueError, OSError) as e:
+        raise ConfigError(f"policy {cfg.policy!r}: {e}") from e
+    try:
+        make_backend(cfg.backend, **cfg.backend_options)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"back-end {cfg.backend!r}: {e}") from e
+
+
+def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:
+    """The JSON object given to ``flag`` ({} when absent); a ConfigError says what is wrong."""
+    if not text:
+        return {}
+    if len(text) > MAX_OPTION_JSON_CHARS:
+        raise ConfigError(f"{flag} is {len(text):,} characters long; the limit is "
+                          f"{MAX_OPTION_JSON_CHARS:,}")
+    too_deep = f"{flag}: JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{flag} is not valid JSON ({e.msg}, column {e.colno}): {text!r:.80}") from e
+    except RecursionError:
+        raise ConfigError(too_deep) from None
+    if json_depth(obj) > MAX_JSON_DEPTH:
+        raise ConfigError(too_deep)
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{flag} must be a JSON object such as '{{\"name\": value}}', got "
+                          f"a JSON {type(obj).__name__}: {text!r:.80}")
+    return obj
+
+
+def options_per_policy(opts: dict[str, Any], policies: list[str]) -> dict[str, dict[str, Any]]:
+    """``--policy-options`` for each policy: keyed by policy name, or one object for all."""
+    from .policies import POLICIES
+
+    keyed = [k for k in opts if k in POLICIES]
+    if not keyed:
+        return {p: dict(opts) for p in policies}
+    plain = [k for k in opts if k not in POLICIES]
+    if plain:
+        raise ConfigError(f"--policy-options mixes per-policy objects ({', '.join(keyed)}) with "
+                          f"plain options ({', '.join(plain)}); key every option by policy name")
+    for k in keyed:
+        if not isinstance(opts[k], dict):
+            raise ConfigError(f"--policy-options: the options of {k!r} must be a JSON object, got "
+                              f"{opts[k]!r:.60}")
+    unused = [k for k in keyed if k not in policies]
+    if unused:
+        raise ConfigError(f"--policy-options names {', '.join(map(repr, unused))}, which --policy "
+                          f"does not run ({', '.join(policies)})")
+    return {p: dict(opts.get(p, {})) for p in policies}
