@@ -8,8 +8,10 @@ import threading
 
 import numpy as np
 import pytest
+from engine_helpers import ScriptedAgent, ScriptedBackend, fast_config
 
 from lts_core import limits as L
+from lts_core.backends.base import LLMUsage
 from lts_core.memory import MemoryBank
 
 VEC = np.zeros(4, dtype=np.float32)
@@ -148,3 +150,30 @@ def test_32_threads_add_and_fetch() -> None:
         assert r.cross_team == (r.reader_team != e.team_idx)
         assert r.chars <= min(budget, len(e.value))
     assert any(r.cross_team for r in all_reads) and any(not r.cross_team for r in all_reads)
+
+
+class _HugeSummaryAgent(ScriptedAgent):
+    def summarize(self, action, output):
+        return "S" * 1_000_000, LLMUsage("summarize", 40, 8, 0.5)
+
+
+class HugeSummaryBackend(ScriptedBackend):
+    """Every team: plan, read entry 0, answer; each step's summary is a 1 MB model reply."""
+
+    def make_agent(self, task, team_idx, rng, ctx):
+        return _HugeSummaryAgent(["plan", "memory_read:0", "answer:x"], 1.0)
+
+
+def test_a_1mb_model_reply_stays_out_of_keys_and_prompts(engine, demo_suite, register_backend,
+                                                         store) -> None:
+    """Issue 9: a 1 MB reply became a 1 MB key, recorded and copied into every team's prompt."""
+    register_backend("huge", HugeSummaryBackend)
+    run = engine.prepare_run(demo_suite.tasks[0], demo_suite,
+                             fast_config(teams=2, policy="all", backend="huge"))
+    engine.execute(run)
+    store.flush()
+    assert max(len(e.key) for e in run.bank.keys_at(None)) == L.MAX_SUMMARY_CHARS
+    assert store.scalar("SELECT max(length(s)) FROM steps") == L.MAX_SUMMARY_CHARS
+    assert store.scalar("SELECT max(length(key)) FROM memory_entries") == L.MAX_SUMMARY_CHARS
+    injected = store.scalar("SELECT max(length(o)) FROM steps WHERE action = 'memory_read'")
+    assert 0 < injected <= run.config.max_fetch_chars + 50  # + the "[memory #i from team t]" label
