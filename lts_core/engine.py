@@ -77,8 +77,10 @@ class RunConfig:
     poison_at_s: float = 20.0  # clock time at which they appear
 
     def validate(self) -> None:
+        from .checks import check_config
         from .executors import EXECUTORS
 
+        check_config(self)  # types first, then every name, number and option (lts_core.checks)
         if not 1 <= self.teams <= 64:
             raise ConfigError(f"teams must be between 1 and 64, got {self.teams}")
         if self.stop not in STOP_RULES:
