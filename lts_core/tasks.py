@@ -93,7 +93,8 @@ def _read_lines(path: Path) -> list[tuple[int, dict]]:
     out: list[tuple[int, dict]] = []
     with path.open("rb") as f:  # line by line: a huge line is refused before it is read whole
         for no, line in enumerate(iter(lambda: f.readline(L.MAX_LINE_BYTES + 1), b""), start=1):
-            if len(line.rstrip(b"\r\n")) > L.MAX_LINE_BYTES:
+            line = line.rstrip(b"\r\n")
+            if len(line) > L.MAX_LINE_BYTES:
                 raise TaskFileError(f"{path}:{no}: the line is longer than the limit of "
                                     f"{L.MAX_LINE_BYTES:,} bytes")
             if line.strip():

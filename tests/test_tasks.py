@@ -76,7 +76,8 @@ def test_demo_suite_shape(demo_suite) -> None:
 
 # ------------------------------------------------------------------------------ bad files
 BAD_CASES = {
-    "malformed JSON": ([_line(), '{"id": "t2", "question": ', _line(id="t3")], 2, "not valid JSON"),
+    "malformed JSON": ([_line(), '{"id": "t2", "question": ', _line(id="t3")], 2,
+                       "not valid JSON (Expecting value, column 26)"),
     "not an object": ([_line(), "[1, 2]"], 2, "expected a JSON object"),
     "missing field": ([_line(), _line(id="t2", question=_DROP)], 2, "missing field 'question'"),
     "null field": ([_line(answer=None)], 1, "missing field 'answer'"),
