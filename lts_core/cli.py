@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
@@ -13,9 +12,6 @@ from pathlib import Path
 from . import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
 from . import interrupts
 from .config import Settings
-from .credit import CreditConfig
-
-CREDIT_DEFAULTS = CreditConfig()
 
 
 def _csv(s: str) -> list[str]:
@@ -183,107 +179,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------- train
-def _backend_options(args: argparse.Namespace) -> dict:
-    opts = json.loads(args.backend_options) if args.backend_options else {}
-    if args.api_base:
-        opts["api_base"] = args.api_base
-    return opts
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from .controller import ControllerConfig
-    from .credit import CreditConfig
-    from .engine import Engine
-    from .train import TrainConfig, train
-
-    credit = CreditConfig(lambda_first=args.lambda_first, beta=args.beta,
-                          lambda_sparse=args.lambda_sparse, temperature=args.temperature,
-                          usage_bonus=not args.no_usage_bonus, sparsity=not args.no_sparsity,
-                          group_norm=not args.no_group_norm)
-    ctrl = ControllerConfig(width=args.width, layers=args.layers, heads=args.heads, ff=args.ff,
-                            init_p_yes=args.init_p_yes)
-    cfg = TrainConfig(suite=args.suite, tasks=args.tasks, epochs=args.epochs, episodes=args.episodes,
-                      batch_tasks=args.batch_tasks, teams=args.teams, backend=args.backend,
-                      backend_options=_backend_options(args),
-                      max_steps=args.max_steps, embedder=args.embedder, lr=args.lr,
-                      weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-                      reward_metric=args.reward_metric, seed=args.seed, credit=credit,
-                      controller=ctrl, episodes_from_db=args.from_db,
-                      source_filter=args.source_filter or "")
-    store = _open_store(args)
-    engine = Engine(store)
-    overrides = {"epochs": args.epochs} if args.resume else {}
-    try:
-        res = train(engine, None if args.resume else cfg, out=args.out, resume=args.resume,
-                    progress=not args.quiet, **overrides)
-    except KeyboardInterrupt:
-        print("\ninterrupted: the last finished epoch's checkpoint can be resumed (--resume)",
-              file=sys.stderr)
-        return 130
-    src = "recorded runs" if args.from_db else "SIMULATED episodes (sim back-end)" \
-        if args.backend == "sim" else f"episodes with back-end {args.backend}"
-    print(f"\ntraining {res.train_id} on {src} | suite {cfg.suite if not args.resume else '(resumed)'}")
-    print(f"{'epoch':>5} {'reward':>7} {'EM':>6} {'admit%':>7} {'usage%':>7} {'loss':>8} "
-          f"{'episodes':>8} {'runtime_s':>9} {'wall_s':>7}")
-    for r in res.epochs:
-        ex = json.loads(r.extra_json)
-        print(f"{r.epoch:>5} {r.reward:>7.3f} {100 * r.accuracy:>6.1f} {100 * r.admission_rate:>7.1f} "
-              f"{100 * r.usage:>7.1f} {r.loss:>8.4f} {r.episodes:>8} {ex.get('runtime_s', 0):>9.1f} "
-              f"{r.wall_s:>7.1f}")
-    print(f"\ncheckpoint {res.checkpoint} (weights sha {res.weights_sha}); {res.wall_s:.1f} s wall. "
-          f"Use it with --policy learned --policy-options '{{\"checkpoint\": \"{res.checkpoint}\"}}'")
-    return 0
-
-
-# ---------------------------------------------------------------------------------------- bench
-def cmd_bench(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .bench import BenchConfig, combine, markdown_tables, run_bench, write_outputs
-    from .engine import Engine
-
-    if args.combine:
-        dirs = [Path(d) for d in _csv(args.combine)]
-        missing = [str(d) for d in dirs if not (d / "summary.csv").is_file()]
-        if missing:
-            print(f"error: no summary.csv in {', '.join(missing)} (an `lts bench --out` folder)",
-                  file=sys.stderr)
-            return 2
-        title = (dirs[0] / "report.md").read_text().splitlines()[0] if (dirs[0] / "report.md").is_file() else ""
-        text, paths = combine(dirs, Path(args.out), title)
-        print(text + "\n\nWrote: " + ", ".join(str(p) for p in paths))
-        return 0
-
-    policies = _csv(args.policies)
-    llm = "/" in args.backend
-    if llm and "llm-judge" not in policies and not args.no_judge:
-        policies.append("llm-judge")
-    backend_opts = _backend_options(args)
-    popts = json.loads(args.policy_options) if args.policy_options else {}
-    cfg = BenchConfig(suite=args.suite, policies=policies, ks=args.teams, seeds=args.seeds,
-                      limit=args.limit or 0, backend=args.backend, backend_options=backend_opts,
-                      policy_options=popts, executor=args.executor, embedder=args.embedder)
-    store = _open_store(args)
-    engine = Engine(store)
-    n_tasks = len(engine.suite(args.suite).tasks[: args.limit or None])
-    total = len(cfg.ks) * len(policies) * len(cfg.seeds) * n_tasks
-    with tqdm(total=total, desc="bench", unit="run", disable=args.quiet, file=sys.stderr) as bar:
-        res = run_bench(engine, cfg, progress=lambda i, n: bar.update(1))
-    label = "SIMULATED agents (sim back-end)" if not llm else f"back-end {args.backend}"
-    title = (f"{label} | suite {args.suite} | {n_tasks} tasks x seeds {cfg.seeds} | "
-             f"K in {cfg.ks} | executor {cfg.executor} | stop aggregate | batch {res.batch_id}")
-    print(f"\n{title}\n")
-    print(markdown_tables(res, markdown=not args.plain))
-    paths = write_outputs(res, Path(args.out), title)
-    print(f"\n{len(res.runs)} runs in {res.wall_s:.1f} s wall. Runtimes are mean clock seconds per "
-          f"task{' (modelled)' if not llm else ''}; ± is the std over seeds. Wrote: "
-          + ", ".join(str(p) for p in paths))
-    bad = res.runs[res.runs.status != "finished"]
-    if len(bad):
-        print(f"{len(bad)} run(s) did not finish; see `lts runs --batch {res.batch_id}`", file=sys.stderr)
-    return 0
-
-
 # ---------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lts", description="Learning to Share: parallel agent teams "
@@ -337,68 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="exports")
     ex.set_defaults(fn=cmd_export)
 
-    tr = sub.add_parser("train", help="train the learned admission controller (stepwise RL)",
-                        description="Defaults are the shipped controller's settings; see "
-                        "docs/controller.md for what each does and how it was chosen.")
-    tr.add_argument("--suite", default="hotpotqa-train")
-    tr.add_argument("--tasks", type=int, default=0, help="first N tasks (default all)")
-    tr.add_argument("--epochs", type=int, default=4)
-    tr.add_argument("--episodes", "-G", type=int, default=5, help="episodes per task (G)")
-    tr.add_argument("--batch-tasks", type=int, default=1, help="tasks per gradient step")
-    tr.add_argument("--teams", "-k", type=int, default=3)
-    tr.add_argument("--backend", default="sim", help="sim, or a litellm model string")
-    tr.add_argument("--backend-options", help="JSON object of back-end settings")
-    tr.add_argument("--api-base", help="API base URL for an LLM back-end")
-    tr.add_argument("--max-steps", type=int, default=30)
-    tr.add_argument("--embedder", default="minilm", help=argparse.SUPPRESS)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--weight-decay", type=float, default=0.01)
-    tr.add_argument("--grad-clip", type=float, default=1.0)
-    tr.add_argument("--temperature", type=float, default=1.2, help="sampling temperature")
-    tr.add_argument("--lambda-first", type=float, default=1.0, help="weight of R_first")
-    tr.add_argument("--beta", type=float, default=CREDIT_DEFAULTS.beta, help="usage bonus")
-    tr.add_argument("--lambda-sparse", type=float, default=CREDIT_DEFAULTS.lambda_sparse,
-                    help="weight of the sparsity term P(YES)")
-    tr.add_argument("--reward-metric", choices=["f1", "em"], default="f1")
-    tr.add_argument("--no-usage-bonus", action="store_true", help="ablation: beta = 0")
-    tr.add_argument("--no-sparsity", action="store_true", help="ablation: lambda_sparse = 0")
-    tr.add_argument("--no-group-norm", action="store_true",
-                    help="ablation: batch-mean baseline instead of per-task group normalisation")
-    tr.add_argument("--width", type=int, default=64)
-    tr.add_argument("--layers", type=int, default=2)
-    tr.add_argument("--heads", type=int, default=4)
-    tr.add_argument("--ff", type=int, default=128)
-    tr.add_argument("--init-p-yes", type=float, default=0.8)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--out", help="checkpoint file (default: checkpoints/<train id>.pt beside the DB)")
-    tr.add_argument("--resume", help="continue from a checkpoint (its settings; --epochs may grow)")
-    tr.add_argument("--from-db", help="train off-line on the runs recorded in this DuckDB file")
-    tr.add_argument("--source-filter", help="with --from-db: SQL condition on runs, e.g. "
-                    "\"backend LIKE '%%/%%'\"")
-    tr.add_argument("--quiet", "-q", action="store_true")
-    tr.set_defaults(fn=cmd_train)
+    from .cli_learn import add_bench_parser, add_train_parser  # train and bench live there
 
-    b = sub.add_parser("bench", help="compare policies over a suite, K and seeds; tables and plots")
-    b.add_argument("--suite", default="hotpotqa-dev")
-    b.add_argument("--policies", default="none,all,dedup,learned",
-                   help="comma-separated; llm-judge is added when --backend is an LLM")
-    b.add_argument("--teams", "-k", type=_ints, default=[2, 3, 5, 10], help="comma-separated K")
-    b.add_argument("--seeds", type=_ints, default=[0, 1, 2])
-    b.add_argument("--limit", type=int, help="only the first N tasks")
-    b.add_argument("--backend", default="sim")
-    b.add_argument("--backend-options", help="JSON object of back-end settings")
-    b.add_argument("--api-base")
-    b.add_argument("--policy-options", help="JSON keyed by policy, e.g. "
-                   "'{\"learned\": {\"checkpoint\": \"my.pt\"}}'")
-    b.add_argument("--no-judge", action="store_true", help="do not add llm-judge for an LLM back-end")
-    b.add_argument("--executor", default="virtual")
-    b.add_argument("--embedder", default="minilm", help=argparse.SUPPRESS)
-    b.add_argument("--out", default="bench-out", help="folder for CSV, report.md and plots")
-    b.add_argument("--plain", action="store_true", help="fixed-width tables instead of Markdown")
-    b.add_argument("--combine", help="comma-separated --out folders of earlier benches: join their "
-                   "tables and plots into --out without running anything")
-    b.add_argument("--quiet", "-q", action="store_true")
-    b.set_defaults(fn=cmd_bench)
+    add_train_parser(sub, _open_store)
+    add_bench_parser(sub, _open_store)
 
     d = sub.add_parser("data", help="fetch or convert the HotpotQA dev set")
     d.add_argument("action", choices=["fetch", "convert"])
