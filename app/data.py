@@ -74,15 +74,44 @@ def get_run(db: DB, run_id: str | None) -> dict[str, Any] | None:
     return None if df.empty else _clean(df.iloc[0].to_dict())
 
 
-def latest_run_id(db: DB, *, running_first: bool = True) -> str | None:
+# Batches the engine and the dashboard start for their own purposes: training episodes
+# (lts_core.episodes: "train-<id>"), threshold calibration (lts_core.calibrate: "calib-..."), and the
+# no-memory counterfactuals the dashboard plays (app.counterfactual: "cf-..."). Live never follows
+# them and Compare hides them unless asked.
+INTERNAL_BATCH_PREFIXES = ("train-", "calib-", "cf-")
+_NOT_INTERNAL = " AND ".join(f"NOT starts_with(batch_id, '{p}')" for p in INTERNAL_BATCH_PREFIXES)
+
+
+def is_internal_batch(batch_id: str | None) -> bool:
+    return bool(batch_id) and str(batch_id).startswith(INTERNAL_BATCH_PREFIXES)
+
+
+def latest_run_id(db: DB, *, running_first: bool = True, internal: bool = False) -> str | None:
+    """The newest run (a running one first); training, calibration and counterfactual runs only
+    with ``internal``."""
     order = "status = 'running' DESC, created_at DESC" if running_first else "created_at DESC"
-    df = db.query(f"SELECT run_id FROM runs ORDER BY {order} LIMIT 1")
+    where = "" if internal else f" WHERE {_NOT_INTERNAL}"
+    df = db.query(f"SELECT run_id FROM runs{where} ORDER BY {order} LIMIT 1")
     return None if df.empty else str(df.run_id.iloc[0])
+
+
+def memory_on(run: dict[str, Any]) -> bool:
+    """Whether the run's policy gives teams a bank (asked of the policy registry)."""
+    from lts_core.policies import uses_memory
+
+    return uses_memory(str(run.get("policy") or ""))
+
+
+def score_label(run: dict[str, Any]) -> str:
+    """What the run's admission score measures, in words (from the policy registry)."""
+    from lts_core.policies import score_label as label
+
+    return label(str(run.get("policy") or ""))
 
 
 def policy_threshold(run: dict[str, Any]) -> float | None:
     """The admission threshold the run's policy recorded (None when memory was off)."""
-    if run.get("policy") == "none":
+    if not memory_on(run):
         return None
     try:
         th = json.loads(run.get("config_json") or "{}").get("policy", {}).get("threshold")
@@ -225,13 +254,20 @@ def live_counters(db: DB, run_id: str) -> dict[str, float]:
     return out
 
 
+EQUIVALENT_COSINE = 0.995  # a nearest key this close holds the same text: the NO was right
+
+
 def near_misses(db: DB, run_id: str) -> pd.DataFrame:
-    """Rejected web steps whose same call (action + argument) another team ran later."""
+    """Rejected web steps whose same call (action + argument) another team ran later, except
+    steps rejected because an equivalent entry was already in the bank (the nearest key the policy
+    recorded has cosine >= ``EQUIVALENT_COSINE``): those were right to reject."""
     return db.query(
         "WITH rej AS (SELECT a.team_idx, a.step_idx, a.t, a.score, "
         "  a.features_json->>'reason' AS reason, s.action, s.arg, lower(trim(s.arg)) AS karg, s.s "
         "  FROM admissions a JOIN steps s USING (run_id, team_idx, step_idx) "
-        "  WHERE a.run_id = $r AND NOT a.admitted AND s.action IN ('search', 'open')) "
+        "  WHERE a.run_id = $r AND NOT a.admitted AND s.action IN ('search', 'open') "
+        "  AND coalesce(TRY_CAST(a.features_json->'nearest'->0->>1 AS DOUBLE), 0) "
+        f"  < {EQUIVALENT_COSINE}) "
         "SELECT rej.team_idx, rej.step_idx, rej.t, rej.score, rej.action, rej.arg, rej.reason, "
         "  count(*) AS redone, string_agg('T' || s2.team_idx || ' #' || s2.step_idx, ', ' "
         "  ORDER BY s2.t_start) AS redone_by, sum(s2.tool_s + s2.llm_s) AS redo_s "
@@ -241,19 +277,25 @@ def near_misses(db: DB, run_id: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- compare
-def batches(db: DB, limit: int = 25, offset: int = 0) -> pd.DataFrame:
-    """Benchmark batches (runs started together), newest first."""
+def _batch_where(internal: bool) -> str:
+    return "batch_id <> ''" + ("" if internal else f" AND {_NOT_INTERNAL}")
+
+
+def batches(db: DB, limit: int = 25, offset: int = 0, *, internal: bool = False) -> pd.DataFrame:
+    """Batches (runs started together), newest first; training / calibration / counterfactual
+    batches only with ``internal``."""
     return db.query(
         "SELECT batch_id, count(*) AS runs, string_agg(DISTINCT policy, ', ') AS policies, "
         "string_agg(DISTINCT suite, ', ') AS suites, count(DISTINCT task_id) AS tasks, "
         "count(DISTINCT seed) AS seeds, bool_or(simulated) AS simulated, "
         "count(*) FILTER (WHERE status = 'running') AS running, min(created_at) AS created_at "
-        "FROM runs WHERE batch_id <> '' GROUP BY batch_id ORDER BY created_at DESC "
+        f"FROM runs WHERE {_batch_where(internal)} GROUP BY batch_id ORDER BY created_at DESC "
         "LIMIT ? OFFSET ?", [int(limit), int(offset)])
 
 
-def count_batches(db: DB) -> int:
-    return int(db.query("SELECT count(DISTINCT batch_id) AS n FROM runs WHERE batch_id <> ''").n.iloc[0])
+def count_batches(db: DB, *, internal: bool = False) -> int:
+    return int(db.query(f"SELECT count(DISTINCT batch_id) AS n FROM runs "
+                        f"WHERE {_batch_where(internal)}").n.iloc[0])
 
 
 def run_ids_of_batches(db: DB, batch_ids: list[str]) -> list[str]:
@@ -338,4 +380,60 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
         elif hasattr(v, "item"):
             v = v.item()
         out[k] = v
+    return out
+
+
+# ------------------------------------------------------------------------------------ harm
+def harm_entries(db: DB, run_id: str) -> pd.DataFrame:
+    """Every entry of the run, wrong or not, with its readers (``lts_core.harm.entry_harm``)."""
+    from lts_core.harm import entry_harm
+
+    return entry_harm(db, [run_id])
+
+
+def harm_reads(db: DB, run_id: str, entries: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Reads of wrong entries with the reader team's answer (``lts_core.harm.wrong_reads``)."""
+    from lts_core.harm import wrong_reads
+
+    return wrong_reads(db, [run_id], entries)
+
+
+def redone_later(db: DB, run_id: str, team_idx: int, step_idx: int) -> pd.DataFrame:
+    """Other teams' later steps with the same action and argument as this one."""
+    return db.query(
+        "SELECT s2.team_idx, s2.step_idx, s2.t_start FROM steps s JOIN steps s2 ON "
+        "s2.run_id = s.run_id AND s2.team_idx <> s.team_idx AND s2.action = s.action AND "
+        "lower(trim(s2.arg)) = lower(trim(s.arg)) AND s2.t_start >= s.t_end "
+        "WHERE s.run_id = ? AND s.team_idx = ? AND s.step_idx = ? AND s.action IN "
+        "('search', 'open') ORDER BY s2.t_start", [run_id, int(team_idx), int(step_idx)])
+
+
+def counterfactual(db: DB, run: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest recorded run of the same task, seed, K, back-end, step budget and stop rule with
+    a memory-off policy (the no-sharing baseline), or None."""
+    from lts_core.policies import POLICIES, uses_memory
+
+    off = [p for p in POLICIES if not uses_memory(p)]
+    df = db.query(
+        f"SELECT {RUN_COLS} FROM runs WHERE suite = ? AND task_id = ? AND seed = ? AND teams = ? "
+        "AND backend = ? AND max_steps = ? AND stop = ? AND list_contains(?, policy) "
+        "AND run_id <> ? ORDER BY status = 'finished' DESC, created_at DESC LIMIT 1",
+        [run["suite"], run["task_id"], int(run["seed"]), int(run["teams"]), run["backend"],
+         int(run["max_steps"]), run["stop"], off, run["run_id"]])
+    return None if df.empty else _clean(df.iloc[0].to_dict())
+
+
+def training_progress(db: DB, since: float, train_id: str | None = None) -> dict[str, Any]:
+    """Episodes a training started at ``since`` has played (its ``train-<id>`` runs; the reference
+    ``none`` runs excluded), and its newest epoch row."""
+    where = "batch_id = ?" if train_id else "starts_with(batch_id, 'train-')"
+    params: list[Any] = [f"train-{train_id}"] if train_id else []
+    df = db.query(f"SELECT count(*) AS n, count(*) FILTER (WHERE status = 'running') AS running "
+                  f"FROM runs WHERE {where} AND NOT ends_with(batch_id, '-ref') AND created_at >= ?",
+                  [*params, float(since) - 1.0])
+    out: dict[str, Any] = {"episodes": int(df.n.iloc[0]), "running": int(df.running.iloc[0])}
+    if train_id:
+        ep = db.query("SELECT * FROM train_epochs WHERE train_id = ? ORDER BY epoch DESC LIMIT 1",
+                      [train_id])
+        out["last_epoch"] = None if ep.empty else _clean(ep.iloc[0].to_dict())
     return out

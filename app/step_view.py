@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import data, theme, ui
+from app import data, explain_view, theme, ui
 from app.components import tables
 from app.safe import clip, md
 
@@ -53,16 +53,16 @@ def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str)
         o = o[:OUTPUT_LIMIT]
         st.code(o, language=None, wrap_lines=True, height=260 if len(o) > 700 else "content")
     with right:
-        _decision(run, d, adm, dec)
+        _decision(db, run, d, adm, dec)
     if adm is not None:
         _nearest(d)
     _fate(d, key)
 
 
-def _decision(run: dict, d: dict, adm: dict | None, dec: str) -> None:
+def _decision(db: data.DB, run: dict, d: dict, adm: dict | None, dec: str) -> None:
     st.markdown("**Admission decision**")
     if adm is None:
-        why = ("memory is off for this run (policy none)" if run["policy"] == "none" else
+        why = ("memory is off for this run" if not data.memory_on(run) else
                "a memory read re-uses entries already in the bank; it is never a candidate"
                if d["action"] == "memory_read" else "no decision recorded")
         st.caption(f":material/block: No decision: {why}.")
@@ -73,17 +73,39 @@ def _decision(run: dict, d: dict, adm: dict | None, dec: str) -> None:
                 f"color:{theme.DECISION_COLORS[dec]}'>{theme.DECISION_LABELS[dec].upper()}</div>",
                 unsafe_allow_html=True)
     c2.metric("Score", f"{adm['score']:.3f}", f"threshold {th:.2f}" if th is not None else None,
-              delta_color="off", delta_arrow="off")
+              delta_color="off", delta_arrow="off", help=f"{data.score_label(run)}; admitted at and "
+              "above the threshold")
+    feats_all = adm.get("features") or {}
+    if explain_view.has_explanation(feats_all):
+        explain_view.show(feats_all, key=f"expl_{d['team_idx']}_{d['step_idx']}")
+        st.caption(f"Score scale: {md(data.score_label(run), 80)}.")
+        _redone(db, run, d, dec)
+        return
     st.markdown(f":material/lightbulb: {md(adm['reason'], 600) or 'no reason recorded'}  \n"
                 f"<span class='lts-kv'>policy {md(adm['policy'], 40)} · decided in "
                 f"{adm['decide_ms']:.2f} ms at {adm['t']:.1f} s · entry "
                 f"{'#' + str(d['entry_id']) if d['entry_id'] is not None else '–'}</span>",
                 unsafe_allow_html=True)
+    st.caption(f"Score scale: {md(data.score_label(run), 80)}.")
     feats = {k: v for k, v in (adm.get("features") or {}).items() if isinstance(v, int | float | str)}
     if feats:
         st.caption("features: " + " · ".join(
             f"{md(k, 40)} {v:.3f}" if isinstance(v, float) else f"{md(k, 40)} {md(v, 80)}"
             for k, v in list(feats.items())[:20]))
+    _redone(db, run, d, dec)
+
+
+def _redone(db: data.DB, run: dict, d: dict, dec: str) -> None:
+    """For a rejected web step: the other teams that ran the same call later."""
+    if dec != "rejected":
+        return
+    later = data.redone_later(db, run["run_id"], d["team_idx"], d["step_idx"])
+    if later.empty:
+        return
+    who = ", ".join(f"team {int(r.team_idx)} at step {int(r.step_idx)}"
+                    for r in later.head(5).itertuples())
+    st.warning(f"Redone later by {who}" + (f" and {len(later) - 5} more" if len(later) > 5 else "")
+               + ": the same call, after this step was rejected.", icon=":material/replay:")
 
 
 def _nearest(d: dict) -> None:

@@ -6,8 +6,8 @@ Three palettes, chosen not to collide:
   memory read, which is never an admission candidate);
 - actions: pale fills for the swimlane bars, so the team-coloured read arrows stand out on top.
 
->>> team_color(0) == team_color(len(TEAM_COLORS))
-True
+>>> len({team_color(i) for i in range(32)})
+32
 """
 
 from __future__ import annotations
@@ -69,9 +69,30 @@ SIMULATED_NOTE = ("simulated: agents are the offline simulator (real paragraphs,
                   "modelled reasoning and timings), not an LLM")
 
 
+PLANTED_COLOR = "#111827"  # entries planted by a poisoning experiment (team -1)
+WRONG_COLOR = "#C2185B"  # an entry whose content is wrong, and the reads of it
+
+
+def _hsl_hex(h: float, s: float, light: float) -> str:
+    import colorsys
+
+    r, g, b = colorsys.hls_to_rgb(h / 360, light, s)
+    return f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}"
+
+
+# teams 10..31: golden-angle hues away from pure green and red, two lightness levels
+_MORE = [_hsl_hex(h, 0.55, 0.38 + 0.16 * (i % 2)) for i, h in enumerate(
+    h for h in ((25 + k * 137.508) % 360 for k in range(60)) if not (100 <= h <= 150 or h <= 12
+                                                                     or h >= 345))][:22]
+
+
 def team_color(idx: int) -> str:
-    """Colour of team ``idx`` (cycles after ten teams)."""
-    return TEAM_COLORS[int(idx) % len(TEAM_COLORS)]
+    """Colour of team ``idx``: distinct up to 32 teams, then cycling; the planted team is black."""
+    i = int(idx)
+    if i < 0:
+        return PLANTED_COLOR
+    palette = TEAM_COLORS + _MORE
+    return palette[i % len(palette)]
 
 
 def policy_color(name: str, i: int = 0) -> str:
@@ -92,7 +113,12 @@ def decision_of(admitted: object) -> str:
 
 
 def team_label(idx: int) -> str:
-    return f"Team {int(idx)}"
+    return "Planted" if int(idx) < 0 else f"Team {int(idx)}"
+
+
+def team_short(idx: int) -> str:
+    """"T3", or "planted" for entries of a poisoning experiment."""
+    return "planted" if int(idx) < 0 else f"T{int(idx)}"
 
 
 def base_layout(**over: object) -> dict:

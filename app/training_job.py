@@ -2,8 +2,9 @@
 
 The trainer is ``lts_core.train``; its entry point is looked up by name (``ENTRY_POINTS``) and
 called in a daemon thread with the keyword arguments its signature accepts among: ``engine``,
-``store``, ``suite``, ``epochs``, ``tasks``, ``teams``, ``episodes``, ``seed``. It records its own
-rows (``train_epochs``, ``train_decisions``); the Training page reads them. No Streamlit here.
+``store``, ``suite``, ``epochs``, ``tasks``, ``teams``, ``episodes``, ``seed``, ``stop_event`` (Stop)
+and ``on_epoch`` (progress). It records its own rows (``train_epochs``, ``train_decisions``, its
+episode runs as batch ``train-<id>``); the Training page reads them. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -35,27 +36,51 @@ def entry_point():
 @dataclass
 class TrainJob:
     options: dict[str, Any]
-    status: str = "running"  # running | finished | failed
+    status: str = "running"  # running | stopping | finished | stopped | failed
     error: str | None = None
     result: Any = None
     started_at: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    can_stop: bool = False  # the trainer takes a stop_event
+    epochs_done: list[Any] = field(default_factory=list)  # TrainEpochRecord, as they finish
+
+    @property
+    def train_id(self) -> str | None:
+        return self.epochs_done[-1].train_id if self.epochs_done else None
+
+    def expected_episodes(self) -> int:
+        """Episodes the job will play: epochs x tasks x episodes per task (G)."""
+        from lts_core.train import TrainConfig
+
+        d = TrainConfig()
+        o = self.options
+        return int(o.get("epochs") or d.epochs) * int(o.get("tasks") or 1) * int(
+            o.get("episodes") or d.episodes)
+
+    def stop(self) -> None:
+        """Ask the trainer to stop after its current group of episodes; it saves a checkpoint."""
+        if self.status == "running":
+            self.status = "stopping"
+        self.stop_event.set()
 
 
 def start_training(engine: Any, **options: Any) -> TrainJob:
     fn = entry_point()
     if fn is None:
         raise RuntimeError("lts_core.train has no entry point named " + " / ".join(ENTRY_POINTS))
-    offered = {"engine": engine, "store": engine.store, **options}
+    job = TrainJob(options)
+    offered = {"engine": engine, "store": engine.store, "stop_event": job.stop_event,
+               "on_epoch": job.epochs_done.append, **options}
     params = inspect.signature(fn).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in offered.items() if takes_all or k in params}
-    job = TrainJob(options)
+    job.can_stop = "stop_event" in kwargs
 
     def target() -> None:
         try:
             job.result = fn(**kwargs)
-            job.status = "finished"
+            job.status = "stopped" if job.stop_event.is_set() else "finished"
         except Exception as e:  # shown on the Training page
             job.status, job.error = "failed", f"{type(e).__name__}: {e}"
 

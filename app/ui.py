@@ -133,11 +133,25 @@ def _pick(table_key: str, run_ids: list[str]) -> None:
     rows = st.session_state[table_key].selection.rows
     if rows:
         st.session_state["run_id"] = run_ids[rows[0]]
+        st.session_state.pop("unknown_run", None)
 
 
 def current_run_id(db: data.DB) -> str | None:
-    """The run the user is looking at: session, then ?run= in the URL, then the newest run."""
-    rid = st.session_state.get("run_id") or st.query_params.get("run")
+    """The run the user is looking at: a new ?run= link first, then the session, then the newest
+    run (never a training, calibration or counterfactual one). A link to a run this database does
+    not hold gives None and ``unknown_run`` is set (the picker says so; the URL is kept)."""
+    url = st.query_params.get("run")
+    if url and url != st.session_state.get("_url_run"):
+        st.session_state["_url_run"] = url
+        if data.get_run(db, url) is None:
+            st.session_state["unknown_run"] = url
+            st.session_state["run_id"] = None
+            return None
+        st.session_state.pop("unknown_run", None)
+        st.session_state["run_id"] = url
+    if st.session_state.get("unknown_run") and not st.session_state.get("run_id"):
+        return None
+    rid = st.session_state.get("run_id")
     if rid and data.get_run(db, rid) is None:
         rid = None
     rid = rid or data.latest_run_id(db)
@@ -145,10 +159,19 @@ def current_run_id(db: data.DB) -> str | None:
     return rid
 
 
+def unknown_run_said() -> bool:
+    """Whether the page is showing "no run with this id" (a deep link to an unknown run)."""
+    return bool(st.session_state.get("unknown_run")) and not st.session_state.get("run_id")
+
+
 def run_picker(db: data.DB, *, key: str) -> str | None:
     """A collapsible, filterable, paged run list; returns the chosen run id (newest by default)."""
     rid = current_run_id(db)
     run = data.get_run(db, rid)
+    if rid is None and st.session_state.get("unknown_run"):
+        st.error(f"No run with id **{md(st.session_state['unknown_run'], 80)}** is recorded in "
+                 f"this database ({md(data_path_hint(), 200)}). Choose a run below.",
+                 icon=":material/link_off:")
     label = (f"Run {md(rid, 40)} · {md(run['task_id'], 80)} · {md(run['policy'], 40)} · "
              f"{md(run['status'], 40)}" if run else "Choose a run")
     with st.expander(f":material/list: {label} — change run", expanded=rid is None):
@@ -179,8 +202,17 @@ def run_picker(db: data.DB, *, key: str) -> str | None:
         first = (st.session_state.get(pkey, 1) - 1) * PAGE_SIZE
         p2.caption(f"runs {min(n, first + 1)}–{min(n, first + PAGE_SIZE)} of {n:,}, newest first. "
                    "Select a row to open that run.")
-    st.query_params["run"] = st.session_state.get("run_id") or ""
+    if st.session_state.get("run_id"):  # an unknown id stays in the address bar, as typed
+        st.query_params["run"] = st.session_state["run_id"]
+        st.session_state["_url_run"] = st.session_state["run_id"]
     return st.session_state.get("run_id")
+
+
+def data_path_hint() -> str:
+    try:
+        return str(services().db_path)
+    except StoreError:
+        return "the database"
 
 
 _N1 = st.column_config.NumberColumn(format="%.1f")

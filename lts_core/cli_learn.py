@@ -186,7 +186,8 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
                           limit=args.limit or 0, backend=args.backend,
                           backend_options=backend_options(args), policy_options=popts,
                           executor=args.executor, embedder=args.embedder,
-                          thresholds=args.thresholds or [])
+                          thresholds=args.thresholds or [], poison=args.poison or 0,
+                          poison_at_s=args.poison_at)
         cfg.validate()
     except (ValueError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -195,6 +196,10 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
     engine = Engine(store)
     n_tasks = len(engine.suite(args.suite).tasks[: args.limit or None])
     total = len(cfg.ks) * len(cfg.runs()) * len(cfg.seeds) * n_tasks
+    if cfg.poison:  # runs every setting without and with the poison (lts_core.poison_bench)
+        from .poison_bench import cmd_poison
+
+        return cmd_poison(engine, cfg, args, total, n_tasks)
     with tqdm(total=total, desc="bench", unit="run", disable=args.quiet, file=sys.stderr) as bar:
         res = run_bench(engine, cfg, progress=lambda i, n: bar.update(1))
     label = "SIMULATED agents (sim back-end)" if not llm else f"back-end {args.backend}"
@@ -226,6 +231,9 @@ def add_bench_parser(sub, open_store: StoreOpener) -> None:
     a("--limit", type=int, help="only the first N tasks")
     a("--thresholds", type=_floats, help="also run learned at each P(YES) threshold (rows "
       "learned@T): the learned policy's accuracy/runtime curve")
+    a("--poison", type=int, help="plant N wrong entries in every run's bank and run each setting "
+      "with and without them: runs that read one, EM lost (lts_core.poison)")
+    a("--poison-at", type=float, default=20.0, help="clock second at which planted entries appear")
     a("--backend", default="sim")
     a("--backend-options", help="JSON object of back-end settings")
     a("--api-base")

@@ -22,13 +22,19 @@ from app.safe import esc
 MAX_ENTRY_NODES = 400
 
 
-def build_graph(entries: pd.DataFrame, reads: pd.DataFrame, n_teams: int) -> nx.DiGraph:
+def build_graph(entries: pd.DataFrame, reads: pd.DataFrame, n_teams: int,
+                wrong: set[int] | frozenset = frozenset()) -> nx.DiGraph:
+    """``wrong``: ids of entries whose content is wrong (``lts_core.harm``), marked on the nodes.
+    Entries planted by a poisoning experiment (team -1) hang off a "planted" node ``T-1``."""
     g = nx.DiGraph()
     for i in range(n_teams):
         g.add_node(f"T{i}", kind="team", team=i)
+    if len(entries) and (entries.team_idx < 0).any():
+        g.add_node("T-1", kind="team", team=-1)
     for e in entries.itertuples(index=False):
         g.add_node(f"E{e.entry_id}", kind="entry", team=int(e.team_idx), entry_id=int(e.entry_id),
-                   step=int(e.step_idx), action=e.action, key=e.key, t=float(e.t_added))
+                   step=int(e.step_idx), action=e.action, key=e.key, t=float(e.t_added),
+                   wrong=int(e.entry_id) in wrong)
         g.add_edge(f"T{e.team_idx}", f"E{e.entry_id}", kind="wrote", weight=1)
     for (eid, reader), df in reads.groupby(["entry_id", "reader_team"]):
         u, v = f"E{eid}", f"T{reader}"
@@ -59,9 +65,11 @@ def _layout(g: nx.DiGraph, n_teams: int) -> dict[str, tuple[float, float]]:
     """Deterministic positions: teams on a circle; a read entry between its writer (60%) and
     its readers (40%), entries sharing writer and readers spread side by side; unread entries on
     an arc outside their writer."""
-    radius = 1.6 if n_teams > 1 else 0.0
+    radius = (1.6 * max(1.0, n_teams / 6)) if n_teams > 1 else 0.0  # room for entries at large K
     ang = {i: 2 * math.pi * i / max(n_teams, 1) + math.pi / 2 for i in range(n_teams)}
     pos = {f"T{i}": (radius * math.cos(ang[i]), radius * math.sin(ang[i])) for i in range(n_teams)}
+    if "T-1" in g:  # planted entries come from outside the teams: their node sits in the middle
+        ang[-1], pos["T-1"] = -math.pi / 2, (0.0, 0.0)
     groups: dict[tuple[int, tuple[int, ...]], list[str]] = {}
     for node, d in sorted(g.nodes(data=True), key=lambda x: x[1].get("entry_id", -1)):
         if d["kind"] == "entry":
@@ -113,24 +121,31 @@ def graph_figure(g: nx.DiGraph, n_teams: int, *, selected: str | None = None,
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=i == 0,
                                      name="wrote (team → entry)", legendgroup="wrote",
                                      line=dict(color=theme.team_color(i), width=0.8, dash="dot")))
-    # read edges: grouped by weight so each group can have its own width
-    by_w: dict[tuple[int, bool], list] = {}
+    # read edges: grouped by weight so each group can have its own width; reads of wrong entries
+    # in their own colour, on top
+    by_w: dict[tuple[bool, int, bool], list] = {}
     for u, v, d in g.edges(data=True):
         if d["kind"] == "read":
-            by_w.setdefault((min(d["weight"], 6), d["cross"]), []).append((u, v))
-    first = True
-    for (w, cross), edges in sorted(by_w.items()):
+            bad = bool(g.nodes[u].get("wrong"))
+            by_w.setdefault((bad, min(d["weight"], 6), d["cross"]), []).append((u, v))
+    first, first_bad = True, True
+    for (bad, w, cross), edges in sorted(by_w.items()):
         xs, ys = [], []
         for u, v in edges:
             xs += [pos[u][0], pos[v][0], None]
             ys += [pos[u][1], pos[v][1], None]
+        color = theme.WRONG_COLOR if bad else "#3D4A5C" if cross else "#9AA5B1"
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", hoverinfo="skip", legendgroup="read",
-            name="read (entry → team), width = reads", showlegend=first,
-            line=dict(color="#3D4A5C" if cross else "#9AA5B1", width=0.8 + 1.4 * w,
-                      dash="solid" if cross else "dash"), opacity=0.55))
-        first = False
-    _entry_nodes(fig, g, pos, selected)
+            x=xs, y=ys, mode="lines", hoverinfo="skip", legendgroup="wrong" if bad else "read",
+            name="read of a WRONG entry" if bad else "read (entry → team), width = reads",
+            showlegend=first_bad if bad else first,
+            line=dict(color=color, width=(2.5 if bad else 0.8) + 1.4 * w,
+                      dash="solid" if cross or bad else "dash"), opacity=0.85 if bad else 0.55))
+        if bad:
+            first_bad = False
+        else:
+            first = False
+    _entry_nodes(fig, g, pos, selected, labels_all=n_teams <= 6)
     _team_nodes(fig, g, pos, n_teams, selected)
     fig.update_layout(**theme.base_layout(
         height=height, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
@@ -140,24 +155,38 @@ def graph_figure(g: nx.DiGraph, n_teams: int, *, selected: str | None = None,
     return fig
 
 
-def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None) -> None:
+def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None,
+                 labels_all: bool = True) -> None:
+    """Entry dots; wrong entries are diamonds ringed in the harm colour. At large K only wrong,
+    selected and twice-read entries carry a label (the rest overlap)."""
     nodes = [(n, d) for n, d in g.nodes(data=True) if d["kind"] == "entry"]
     if not nodes:
         return
     n_reads = {n: sum(d["weight"] for _, _, d in g.out_edges(n, data=True)) for n, _ in nodes}
+
+    def label(n: str, d: dict) -> str:
+        show = d.get("wrong") or n == selected or n_reads[n] >= (1 if labels_all else 2)
+        return (f"#{d['entry_id']}" + (" WRONG" if d.get("wrong") else "")) if show else ""
+
+    def ring(n: str, d: dict) -> str:
+        return "#111" if n == selected else theme.WRONG_COLOR if d.get("wrong") \
+            else theme.team_color(d["team"])
+
     fig.add_trace(go.Scatter(
         x=[pos[n][0] for n, _ in nodes], y=[pos[n][1] for n, _ in nodes], mode="markers+text",
-        name="entry (size = reads; hollow = never read)", customdata=[n for n, _ in nodes],
-        text=[f"#{d['entry_id']}" if n_reads[n] else "" for n, d in nodes],
-        textposition="top center", textfont=dict(size=10, color="#5B6473"),
+        name="entry (size = reads; hollow = never read; diamond = wrong)",
+        customdata=[n for n, _ in nodes], text=[label(n, d) for n, d in nodes],
+        textposition="top center",
+        textfont=dict(size=10, color=[theme.WRONG_COLOR if d.get("wrong") else "#5B6473"
+                                      for _, d in nodes]),
         marker=dict(
-            size=[9 + 4 * min(n_reads[n], 8) for n, _ in nodes],
+            size=[9 + 4 * min(n_reads[n], 8) + (4 if d.get("wrong") else 0) for n, d in nodes],
             color=[theme.team_color(d["team"]) if n_reads[n] else "#FFFFFF" for n, d in nodes],
-            line=dict(width=[3 if n == selected else 1.5 for n, _ in nodes],
-                      color=["#111" if n == selected else theme.team_color(d["team"])
-                             for n, d in nodes]),
-            symbol="circle"),
-        hovertext=[f"<b>entry #{d['entry_id']}</b> ({esc(d['action'], 40)}) by T{d['team']} step "
+            line=dict(width=[3 if n == selected or d.get("wrong") else 1.5 for n, d in nodes],
+                      color=[ring(n, d) for n, d in nodes]),
+            symbol=["diamond" if d.get("wrong") else "circle" for _, d in nodes]),
+        hovertext=[f"<b>entry #{d['entry_id']}</b>{' — WRONG content' if d.get('wrong') else ''} "
+                   f"({esc(d['action'], 40)}) by {theme.team_short(d['team'])} step "
                    f"{d['step']}<br>{esc(d['key'], 110)}<br>read {n_reads[n]}×"
                    for n, d in nodes],
         hoverinfo="text"))
@@ -165,15 +194,19 @@ def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None)
 
 def _team_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, n_teams: int,
                 selected: str | None) -> None:
-    ids = [f"T{i}" for i in range(n_teams)]
+    idx = ([-1] if "T-1" in g else []) + list(range(n_teams))
+    ids = [f"T{i}" for i in idx]
     wrote = [g.out_degree(n) for n in ids]
     read = [sum(d["weight"] for _, _, d in g.in_edges(n, data=True)) for n in ids]
     fig.add_trace(go.Scatter(
         x=[pos[n][0] for n in ids], y=[pos[n][1] for n in ids], mode="markers+text",
-        name="team", customdata=ids, text=[f"T{i}" for i in range(n_teams)],
-        textfont=dict(color="#FFFFFF", size=12), textposition="middle center",
-        marker=dict(size=38, color=[theme.team_color(i) for i in range(n_teams)], symbol="square",
+        name="team", customdata=ids, text=["P" if i < 0 else f"T{i}" for i in idx],
+        textfont=dict(color="#FFFFFF", size=12 if n_teams <= 12 else 10),
+        textposition="middle center",
+        marker=dict(size=38 if n_teams <= 12 else 28, color=[theme.team_color(i) for i in idx],
+                    symbol="square",
                     line=dict(width=[3 if n == selected else 1 for n in ids], color="#111")),
-        hovertext=[f"<b>Team {i}</b><br>wrote {wrote[i]} entries · read {read[i]}×"
-                   for i in range(n_teams)],
+        hovertext=[(f"<b>{theme.team_label(i)}</b><br>wrote {w} entries · read {r}×" if i >= 0 else
+                    f"<b>Planted</b> (poisoning experiment)<br>{w} wrong entries planted")
+                   for i, w, r in zip(idx, wrote, read, strict=True)],
         hoverinfo="text"))

@@ -34,11 +34,12 @@ def style_teams(df: pd.DataFrame, cols: list[str]):
     return sty
 
 
-def bank_table(entries: pd.DataFrame) -> pd.DataFrame:
-    """The memory bank, newest first: id, producer, key, when, reads."""
-    return pd.DataFrame({
+def bank_table(entries: pd.DataFrame, wrong: set[int] | None = None) -> pd.DataFrame:
+    """The memory bank, newest first: id, producer, key, when, reads (and, given the ids of wrong
+    entries, a "content" column that flags them)."""
+    out = pd.DataFrame({
         "entry": entries.entry_id.astype(int),
-        "team": ["T" + str(int(t)) for t in entries.team_idx],
+        "team": [theme.team_short(t) for t in entries.team_idx],
         "step": entries.step_idx.astype(int),
         "action": entries.action,
         "key (summary)": entries.key.str.slice(0, KEY_CHARS),
@@ -46,6 +47,9 @@ def bank_table(entries: pd.DataFrame) -> pd.DataFrame:
         "reads": entries.n_reads.astype(int),
         "read by": entries.readers,
     })
+    if wrong:
+        out.insert(1, "content", ["WRONG" if int(e) in wrong else "" for e in entries.entry_id])
+    return out
 
 
 def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
@@ -96,6 +100,7 @@ def fmt_secs(s: float | None) -> str:
     s = float(s)
     if s < 0.1:
         return f"{s * 1000:.0f} ms"
-    if s < 60:
+    if s < 59.95:
         return f"{s:.1f} s"
-    return f"{int(s // 60)} min {s % 60:.0f} s"
+    whole = int(round(s))  # round first: 119.6 s is "2 min 0 s", never "1 min 60 s"
+    return f"{whole // 60} min {whole % 60} s"

@@ -8,8 +8,9 @@ import math
 import streamlit as st
 
 from app import data, ui
-from app.components import compare, tables
+from app.components import compare, pareto, tables
 from app.safe import clip, md
+from lts_core.policies import POLICIES, uses_memory
 
 BATCH_PAGE = 15
 
@@ -35,32 +36,59 @@ def render() -> None:
     df = compare.with_baseline(compare.with_groups(data.run_metrics(svc.store, run_ids),
                                                    "run" if mode == "Runs" else "batch"))
     if df.simulated.any():
-        st.caption(":material/science: Includes **simulated** runs: agents are the offline simulator "
-                   "(real paragraphs, real search, modelled reasoning and timings), not an LLM. "
-                   "Runtimes are modelled clock seconds.")
+        st.caption(":material/science: Includes **SIMULATED** runs: agents are the offline "
+                   "simulator (real paragraphs, real search, modelled reasoning and timings), not an "
+                   "LLM. Runtimes are modelled clock seconds.")
+    off = {p for p in POLICIES if not uses_memory(p)}
+    pts = pareto.with_deltas(pareto.group_points(df, off))
+    order = list(pts.group)  # the no-memory baseline first
+    df = df.assign(_o=df.group.map({g: i for i, g in enumerate(order)})).sort_values(
+        "_o", kind="stable").drop(columns="_o")
     summ = compare.summary_table(df)
+    summ = summ.merge(pts[["group", "ΔEM", "runtime ×"]], on="group", how="left")
+    summ.insert(1, "ΔEM vs none", summ.pop("ΔEM"))
+    summ.insert(2, "runtime × none", summ.pop("runtime ×"))
     groups = list(summ.group)
     colors = compare.group_colors(groups, dict(zip(df.group, df.policy, strict=True)))
+    st.plotly_chart(pareto.pareto_figure(pts, colors, simulated=bool(df.simulated.any())),
+                    key="cmp_pareto", config={"displaylogo": False})
+    front = pareto.pareto_front(pts)
+    st.caption(f"One point per {'run' if mode == 'Runs' else 'policy'}: mean over tasks, error "
+               "bars = std over seeds; the square and dashed lines are the no-memory baseline. "
+               f"On the Pareto front: {', '.join(md(g, 40) for g in front) or '–'}.")
+    single = [g for g, n in zip(summ.group, summ.runs, strict=True) if n == 1]
+    if single:
+        st.warning(f"{', '.join(md(g, 40) for g in single)}: one run only — a single run says "
+                   "little (runtimes vary by tens of seconds between seeds). Compare batches with "
+                   "several tasks and seeds.", icon=":material/warning:")
+    if not any(pts.baseline):
+        st.caption(":material/info: No memory-off run in this selection: deltas need one.")
     st.dataframe(summ, hide_index=True, key="cmp_summary", column_config={
-        c: st.column_config.NumberColumn(format="%.1f") for c in summ.columns
-        if c not in ("group", "runs", "simulated")})
+        **{c: st.column_config.NumberColumn(format="%.1f") for c in summ.columns
+           if c not in ("group", "runs", "simulated")},
+        "ΔEM vs none": st.column_config.NumberColumn(format="%+.1f"),
+        "runtime × none": st.column_config.NumberColumn(format="%.2f×")})
     _charts(df, summ, colors)
     _aligned(df, groups, colors)
 
 
 def _choose_batches(db) -> list[str]:
-    n = data.count_batches(db)
+    internal = st.toggle("Show training, calibration and counterfactual batches", value=False,
+                         key="cmp_internal", help="Runs the trainer, the threshold calibration "
+                         "and the dashboard's no-memory counterfactuals recorded for themselves.")
+    n = data.count_batches(db, internal=internal)
     if n == 0:
         st.caption("No batches yet (runs queued together share a batch).")
         return []
     n_pages = max(1, math.ceil(n / BATCH_PAGE))
     page = st.session_state.get("cmp_bpage", 1)
-    b = data.batches(db, BATCH_PAGE, (min(page, n_pages) - 1) * BATCH_PAGE)
+    b = data.batches(db, BATCH_PAGE, (min(page, n_pages) - 1) * BATCH_PAGE, internal=internal)
     show = b.assign(created=[tables.fmt_time(t) for t in b.created_at],
                     agents=["simulated" if s else "LLM" for s in b.simulated]).drop(
         columns=["created_at", "simulated"])
     tkey = f"cmp_btbl_{page}"
-    chosen = st.session_state.get("cmp_batches") or [str(b.batch_id.iloc[0])]
+    chosen = [x for x in st.session_state.get("cmp_batches") or [] if internal
+              or not data.is_internal_batch(x)] or [str(b.batch_id.iloc[0])]
     here = [i for i, x in enumerate(b.batch_id) if x in chosen]
     st.dataframe(show, hide_index=True, key=tkey, selection_mode="multi-row",
                  on_select=functools.partial(_pick_batches, tkey, list(b.batch_id)),
@@ -94,13 +122,16 @@ def _charts(df, summ, colors) -> None:
                                            y_title="%"), key="cmp_acc")
     c1, c2 = st.columns(2)
     with c1:
-        cols = ["web calls avoided", "net steps saved"] + (
-            ["steps saved vs none"] if summ["steps saved vs none"].notna().any() else [])
-        st.plotly_chart(compare.bar_figure(summ, cols, colors, "Steps saved per run",
-                                           y_title="steps"), key="cmp_saved")
-        st.caption("**Web calls avoided**: cross-team reads of a search/open result that the "
-                   "reader never ran itself. **Net**: minus the memory-read steps taken. **vs "
-                   "none**: steps of the same task and seed run without memory, minus this run's.")
+        vs_none = summ["steps saved vs none"].notna().any()
+        col = "steps saved vs none" if vs_none else "web calls avoided"
+        st.plotly_chart(compare.bar_figure(
+            summ, [col], colors, "Steps saved per run, against the same task and seed without "
+            "memory" if vs_none else "Web calls avoided per run (cross-team reads)",
+            y_title="steps"), key="cmp_saved")
+        st.caption("**Steps saved**: steps of the same task and seed run without memory, minus "
+                   "this run's (negative: more steps). Without such runs in the selection: **web "
+                   "calls avoided**, cross-team reads of a search/open result the reader never "
+                   "ran itself (an upper bound).")
     with c2:
         st.plotly_chart(compare.bar_figure(summ, ["admitted %"], colors, "Admission rate",
                                            y_title="% of decisions"), key="cmp_adm")

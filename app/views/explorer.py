@@ -8,11 +8,50 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import data, step_view, ui
+from app import data, harm_view, step_view, story, ui
 from app.components import admission, swimlane, tables
 from app.safe import md
 
 TAB_STEPS = ":material/list: Steps"
+TAB_HARM = ":material/heart_broken: Harm"
+
+
+def _step_from_url() -> None:
+    """``?step=T.S`` (as in a deep link) selects that step once, when the link changes."""
+    raw = st.query_params.get("step")
+    if not raw or raw == st.session_state.get("_ex_url_step"):
+        return
+    st.session_state["_ex_url_step"] = raw
+    t, _, s_ = str(raw).replace(":", ".").partition(".")
+    if t.lstrip("-").isdigit() and s_.isdigit():
+        open_step(f"{int(t)}:{int(s_)}")
+
+
+def _export(svc, run_id: str) -> None:
+    """Download the run's rows (every table), secrets masked (lts_core.export)."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from lts_core.export import export_run
+
+    def payload(fmt: str) -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = export_run(svc.store, run_id, Path(tmp), fmt)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for p in paths:
+                    z.write(p, f"{run_id}/{p.name}")
+            return buf.getvalue()
+
+    with st.popover("Export this run", icon=":material/download:"):
+        st.caption("Every table of the run (steps, decisions, entries, reads, calls), secrets "
+                   "masked, as a zip of one file per table.")
+        for fmt, label in (("parquet", "Parquet"), ("jsonl", "JSON Lines")):
+            st.download_button(f"Download {label}", lambda f=fmt: payload(f),
+                               file_name=f"lts-run-{run_id}-{fmt}.zip", mime="application/zip",
+                               key=f"ex_dl_{fmt}", icon=":material/download:", on_click="ignore")
 STEP_COLUMNS = {
     **ui.COLUMNS,
     "argument": st.column_config.TextColumn(width="medium"),
@@ -23,13 +62,17 @@ STEP_COLUMNS = {
 def render() -> None:
     svc = ui.svc()
     st.title("Run explorer")
+    _step_from_url()
     run_id = ui.run_picker(svc.store, key="ex_pick")
     if run_id is None:
-        ui.empty_state("No runs recorded yet.", key="ex_empty")
+        if not ui.unknown_run_said():
+            ui.empty_state("No runs recorded yet.", key="ex_empty")
         return
     run = data.get_run(svc.store, run_id)
     ui.run_header(run)
     ui.result_line(run)
+    story.counterfactual_panel(svc, run, key="ex_cf")
+    _export(svc, run_id)
     if run["status"] == "running":
         st.caption(":material/progress_activity: This run is in progress: the explorer shows it as "
                    "of now (press R to refresh), the Live run page follows it.")
@@ -37,10 +80,11 @@ def render() -> None:
     if steps.empty:
         st.info("No steps recorded for this run yet.", icon=":material/hourglass_top:")
         return
-    tabs = st.tabs([TAB_STEPS, ":material/report: Near-misses",
+    tabs = st.tabs([TAB_STEPS, TAB_HARM, ":material/report: Near-misses",
                     ":material/replay: Replay", ":material/groups: Teams & answers"],
                    key="ex_tab", on_change="rerun")
-    draw = (lambda: _steps_tab(svc.store, run, steps), lambda: _near_tab(svc.store, run),
+    draw = (lambda: _steps_tab(svc.store, run, steps), lambda: harm_view.harm_tab(svc.store, run),
+            lambda: _near_tab(svc.store, run),
             lambda: _replay_tab(svc.store, run, steps), lambda: _teams_tab(svc.store, run))
     for i, (tab, fn) in enumerate(zip(tabs, draw, strict=True)):
         with tab:
@@ -93,6 +137,8 @@ def _steps_tab(db, run: dict, steps: pd.DataFrame) -> None:
     sel = st.selectbox("Step", all_keys, key="ex_step", format_func=lambda k: step_view.step_label(
         *map(int, k.split(":")), *info[k]))
     team_idx, step_idx = map(int, sel.split(":"))
+    st.query_params["step"] = f"{team_idx}.{step_idx}"
+    st.session_state["_ex_url_step"] = st.query_params["step"]
     with st.container(border=True):
         step_view.show_step(db, run, team_idx, step_idx, key="ex_detail")
 
@@ -102,8 +148,10 @@ def _near_tab(db, run: dict) -> None:
                 "and argument) another team ran again **later**. Each is a candidate for a "
                 "wrong NO: the work was done twice. (The nearest key may still have held it: "
                 "open the step to check.)")
+    st.caption("Steps rejected because an equivalent entry was already in the bank (nearest key "
+               f"cosine >= {data.EQUIVALENT_COSINE}) are not near-misses: that NO was right.")
     nm = data.near_misses(db, run["run_id"])
-    if run["policy"] == "none":
+    if not data.memory_on(run):
         st.caption("Memory is off for this run: no admission decisions, no near-misses.")
         return
     if nm.empty:
@@ -132,6 +180,7 @@ def open_step(key: str) -> None:
         st.session_state.pop(k, None)  # the filters must not hide it
     st.session_state["ex_step"] = key
     st.session_state["ex_tab"] = TAB_STEPS
+    st.query_params["step"] = key.replace(":", ".")
 
 
 def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
@@ -156,10 +205,15 @@ def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
     m = st.columns(4)
     m[0].metric("Steps done", f"{len(done)} / {len(steps)}")
     m[1].metric("Bank entries", len(e_now))
-    m[2].metric("Reads", len(r_now), f"{int(r_now.cross_team.sum())} cross-team", delta_color="off", delta_arrow="off")
+    m[2].metric("Reads", len(r_now), f"{int(r_now.cross_team.sum())} cross-team",
+                delta_color="off", delta_arrow="off")
     m[3].metric("Teams answered", int((done.action == "answer").sum()))
+    h = data.harm_entries(db, run["run_id"])
+    wrong = {int(e) for e in h[h.wrong].entry_id} if len(h) else set()
     st.plotly_chart(swimlane.swimlane_figure(steps, reads, int(run["teams"]), t_cut=t, now=t,
-                                             simulated=bool(run["simulated"])), key="ex_replay_swim")
+                                             simulated=bool(run["simulated"]), wrong=wrong,
+                                             focus_team=0 if int(run["teams"]) > 6 else None),
+                    key="ex_replay_swim")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(admission.score_stream_figure(adm, data.policy_threshold(run),
@@ -167,7 +221,7 @@ def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
                         key="ex_replay_scores")
     with right:
         st.markdown(f"**Bank at {t:.1f} s** ({len(e_now)} entries, newest first)")
-        st.dataframe(tables.style_teams(tables.bank_table(e_now), ["team"]), hide_index=True,
+        st.dataframe(tables.style_teams(tables.bank_table(e_now, wrong), ["team"]), hide_index=True,
                      height=280, key="ex_replay_bank", column_config=ui.COLUMNS)
 
 

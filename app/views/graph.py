@@ -32,13 +32,21 @@ def render() -> None:
         return
     run = data.get_run(svc.store, run_id)
     ui.run_header(run)
-    if run["policy"] == "none":
-        st.info("Memory is off for this run (policy **none**): there is no bank to reuse. Pick a "
-                "run with another policy.", icon=":material/hub:")
+    if not data.memory_on(run):
+        st.info(f"Memory is off for this run (policy **{md(run['policy'], 40)}**): there is no "
+                "bank to reuse. Pick a run with another policy.", icon=":material/hub:")
         return
     entries, reads = data.entries(svc.store, run_id), data.reads(svc.store, run_id)
+    harm = data.harm_entries(svc.store, run_id)
+    wrong = {int(e) for e in harm[harm.wrong].entry_id} if len(harm) else set()
     n_teams = int(run["teams"])
     f = reuse_graph.reuse_figures(entries, reads)
+    if wrong:
+        n_reads = int(harm[harm.wrong].reads.sum())
+        st.warning(f"{len(wrong)} entr{'y' if len(wrong) == 1 else 'ies'} with **wrong content** "
+                   f"(diamonds ringed in magenta; {n_reads} read(s) of them drawn in magenta). "
+                   "The explorer's Harm tab says who read them and what they answered.",
+                   icon=":material/heart_broken:")
     m = st.columns(5)
     m[0].metric("Entries", f["entries"])
     m[1].metric("Reads", f["reads"])
@@ -52,8 +60,9 @@ def render() -> None:
     if len(shown) < len(entries):
         st.caption(f"Showing {len(shown)} of {len(entries)} entries (every read entry, then the "
                    "newest unread ones).")
-    g = reuse_graph.build_graph(shown, reads[reads.entry_id.isin(shown.entry_id)], n_teams)
-    nodes = [f"T{i}" for i in range(n_teams)] + [f"E{e}" for e in sorted(shown.entry_id)]
+    g = reuse_graph.build_graph(shown, reads[reads.entry_id.isin(shown.entry_id)], n_teams, wrong)
+    nodes = ([f"T{i}" for i in range(n_teams)] + (["T-1"] if "T-1" in g else [])
+             + [f"E{e}" for e in sorted(shown.entry_id)])
     if st.session_state.get("g_node") not in nodes or st.session_state.get("g_run") != run_id:
         st.session_state["g_node"] = nodes[0]
         st.session_state["g_run"] = run_id
@@ -72,19 +81,26 @@ def render() -> None:
     if top.empty:
         st.caption("No entry was read in this run.")
     else:
-        st.dataframe(tables.style_teams(tables.bank_table(top), ["team"]), hide_index=True,
+        st.dataframe(tables.style_teams(tables.bank_table(top, wrong), ["team"]), hide_index=True,
                      key="g_top", column_config=ui.COLUMNS)
 
 
 def _node_label(g, n: str) -> str:
     d = g.nodes[n]
     if d["kind"] == "team":
-        return f"Team {d['team']}"
-    return f"Entry #{d['entry_id']} · T{d['team']} {clip(d['action'], 40)} · {clip(d['key'], 50)}"
+        return theme.team_label(d["team"])
+    return (f"Entry #{d['entry_id']}{' (WRONG)' if d.get('wrong') else ''} · "
+            f"{theme.team_short(d['team'])} {clip(d['action'], 40)} · {clip(d['key'], 50)}")
 
 
 def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, node: str) -> None:
     d = g.nodes[node]
+    if d["kind"] == "team" and d["team"] < 0:
+        mine = entries[entries.team_idx < 0]
+        st.markdown("**Planted entries** (a poisoning experiment): wrong on purpose, added to the "
+                    f"bank at {mine.t_added.min():.0f} s without an admission decision.")
+        st.metric("Reads of them", int(reads[reads.producer_team < 0].shape[0]))
+        return
     if d["kind"] == "team":
         i = d["team"]
         mine = entries[entries.team_idx == i]
@@ -102,9 +118,14 @@ def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, n
             st.caption("Read from: " + ", ".join(f"T{t} ×{n}" for t, n in src.items()))
         return
     e = entries[entries.entry_id == d["entry_id"]].iloc[0]
+    by = ("planted (poisoning experiment)" if d["team"] < 0
+          else f"written by T{d['team']} at step {d['step']}")
     st.markdown(f"<span style='color:{theme.team_color(d['team'])};font-size:1.3rem'>●</span> "
-                f"**Entry #{d['entry_id']}** written by T{d['team']} at step {d['step']} "
-                f"({md(d['action'], 40)}, {d['t']:.1f} s)", unsafe_allow_html=True)
+                f"**Entry #{d['entry_id']}** {by} ({md(d['action'], 40)}, {d['t']:.1f} s)",
+                unsafe_allow_html=True)
+    if d.get("wrong"):
+        st.error("Its content is **wrong** (see the explorer's Harm tab).",
+                 icon=":material/heart_broken:")
     st.markdown(f"> {md(e.key, 2000, lines=True)}")
     er = reads[reads.entry_id == d["entry_id"]]
     if er.empty:
@@ -114,6 +135,8 @@ def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, n
                                    "step": er.reader_step, "at s": er.t.round(1),
                                    "cross-team": er.cross_team}), hide_index=True, key="g_readers",
                      column_config=ui.COLUMNS)
+    if d["team"] < 0:
+        return
     with st.expander("The step that wrote it"):
         step_view.show_step(db, run, d["team"], d["step"], key="g_step")
     if st.button("Open that step in the explorer", icon=":material/manage_search:", key="g_open"):

@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from app import data, theme, ui
+from app import data, story, theme, ui
 from app.components import admission, swimlane, tables
 from app.safe import md
 
@@ -26,7 +26,7 @@ def live_data(db: data.DB, run_id: str) -> dict:
     return {"run": data.get_run(db, run_id), "steps": data.steps(db, run_id),
             "reads": data.reads(db, run_id), "adm": data.admissions(db, run_id),
             "entries": data.entries(db, run_id), "teams": data.teams(db, run_id),
-            "counters": data.live_counters(db, run_id)}
+            "counters": data.live_counters(db, run_id), "harm": data.harm_entries(db, run_id)}
 
 
 def clock_now(run: dict, steps) -> float | None:
@@ -43,7 +43,12 @@ def clock_now(run: dict, steps) -> float | None:
     return max(last, (time.time() - float(run["created_at"])) * speed)
 
 
-def live_figures(d: dict) -> dict:
+def wrong_ids(d: dict) -> set[int]:
+    h = d.get("harm")
+    return set() if h is None or h.empty else {int(e) for e in h[h.wrong].entry_id}
+
+
+def live_figures(d: dict, focus_team: int | None = None) -> dict:
     """The page's figures from ``live_data`` (also timed by the benchmark)."""
     run, steps = d["run"], d["steps"]
     now = clock_now(run, steps)
@@ -54,7 +59,8 @@ def live_figures(d: dict) -> dict:
                    for t in d["teams"].itertuples() if t.status == "running"}
     return {
         "swimlane": swimlane.swimlane_figure(steps, d["reads"], int(run["teams"]), running=running,
-                                             now=now, simulated=bool(run["simulated"])),
+                                             now=now, simulated=bool(run["simulated"]),
+                                             focus_team=focus_team, wrong=wrong_ids(d)),
         "scores": admission.score_stream_figure(d["adm"], data.policy_threshold(run),
                                                 policy=run["policy"], height=320),
     }
@@ -66,9 +72,11 @@ def render() -> None:
     follow = st.toggle("Follow the newest run", value=True, key="live_follow",
                        help="On: shows the run in progress (or the newest one) and switches to the "
                             "next run of the queue when it starts. Off: pick any run.")
-    if follow:
+    if follow:  # never a training episode, calibration or counterfactual run (data.INTERNAL_...)
         run_id = svc.queue.running_run_id() or data.latest_run_id(svc.store)
         st.session_state["run_id"] = run_id
+        if run_id:
+            st.query_params["run"] = run_id
     else:
         run_id = ui.run_picker(svc.store, key="live_pick")
     if run_id is None:
@@ -123,40 +131,73 @@ def _draw(svc, d: dict) -> None:
             svc.queue.cancel_run(run["run_id"])
     else:
         ui.result_line(run)
-    wall = (time.time() - run["created_at"]) if run["status"] == "running" else (run["wall_s"] or 0)
+        story.counterfactual_panel(svc, run, key="live_cf")
+    running = run["status"] == "running"
+    wall = (time.time() - run["created_at"]) if running else max(
+        run["wall_s"] or 0.0, (run.get("finished_at") or run["created_at"]) - run["created_at"])
+    h = d["harm"]
+    wrong = h[h.wrong] if not h.empty else h
     m = st.columns(6)
     m[0].metric("Steps", f"{c['steps']:.0f}", help="steps committed so far, all teams")
-    m[1].metric("Memory reads", f"{c['reads']:.0f}",
-                help="entries fetched from the bank (one read step can fetch several)")
-    m[2].metric("Cross-team reads", f"{c['cross_reads']:.0f}",
-                help="reads of an entry that another team produced")
-    m[3].metric("Web calls avoided", f"{c['avoided']:.0f}", f"{c['net_saved']:+.0f} net steps",
-                delta_color="off" if c["net_saved"] == 0 else "normal",
-                delta_arrow="off" if c["net_saved"] == 0 else "auto", help=SAVED_HELP)
+    m[1].metric("Memory reads", f"{c['reads']:.0f}", f"{c['cross_reads']:.0f} cross-team",
+                delta_color="off", delta_arrow="off",
+                help="entries fetched from the bank (one read step can fetch several); cross-team: "
+                     "reads of an entry that another team produced")
+    story.wrong_reads_metric(m[2], int(wrong.reads.sum()) if len(wrong) else 0, len(wrong),
+                             int(wrong.planted.sum()) if len(wrong) else 0)
+    if running:  # a reader may still run the call itself: the count is final only at the end
+        m[3].metric("Web calls avoided", "…", "counted at the end", delta_color="off",
+                    delta_arrow="off", help=SAVED_HELP)
+    else:
+        m[3].metric("Web calls avoided", f"{c['avoided']:.0f}", f"{c['net_saved']:+.0f} net steps",
+                    delta_color="off" if c["net_saved"] == 0 else "normal",
+                    delta_arrow="off" if c["net_saved"] == 0 else "auto", help=SAVED_HELP)
     m[4].metric("Bank", f"{c['entries']:.0f} entries",
                 f"{c['entries'] / c['decisions']:.0%} admitted" if c["decisions"] else None,
                 delta_color="off", delta_arrow="off", help="entries admitted / admission decisions taken")
-    m[5].metric("Elapsed", tables.fmt_secs(c["clock_s"]), f"wall {tables.fmt_secs(wall)}",
-                delta_color="off", delta_arrow="off", help="run clock (modelled for simulated runs) and real time")
-    figs = live_figures(d)
+    clock = "Run clock (modelled)" if run["simulated"] else "Run clock"
+    m[5].metric(clock, tables.fmt_secs(c["clock_s"]), f"real time {tables.fmt_secs(wall)}",
+                delta_color="off", delta_arrow="off",
+                help="the run's own clock (modelled seconds for simulated runs), and the real "
+                     "time the engine took")
+    focus = _focus_picker(int(run["teams"]))
+    figs = live_figures(d, focus)
     st.markdown("**Teams** — bars are steps, coloured by action; arrows are memory reads, from "
-                "the step that wrote the entry to the step that read it, in the writer's colour.")
-    st.plotly_chart(figs["swimlane"], key="live_swim", config={"displaylogo": False})
+                "the step that wrote the entry to the step that read it, in the writer's colour"
+                + ("; dashed magenta: reads of a wrong entry." if len(wrong) else "."))
+    if d["steps"].empty:
+        st.info("Waiting for the first step to finish (teams plan first)…",
+                icon=":material/hourglass_top:")
+    else:
+        st.plotly_chart(figs["swimlane"], key="live_swim", config={"displaylogo": False})
     _teams_strip(d["teams"], d["steps"])
     left, right = st.columns([4, 5], gap="medium")
     with left:
-        st.markdown("**Admission scores** — every decision, coloured by outcome")
-        if run["policy"] == "none":
-            st.caption("Memory is off for this run (policy none): no admission decisions.")
+        st.markdown(f"**Admission scores** — {md(data.score_label(run), 80)}, every decision, "
+                    "coloured by outcome")
+        if not data.memory_on(run):
+            st.caption("Memory is off for this run: no admission decisions.")
         st.plotly_chart(figs["scores"], key="live_scores", config={"displaylogo": False})
     with right:
         st.markdown(f"**Memory bank** — newest first ({len(d['entries'])} entries)")
         if d["entries"].empty:
-            st.caption("The bank is empty." if run["policy"] != "none" else "No bank: memory is off.")
+            st.caption("The bank is empty." if data.memory_on(run) else "No bank: memory is off.")
         else:
-            st.dataframe(tables.style_teams(tables.bank_table(d["entries"]), ["team"]),
+            st.dataframe(tables.style_teams(tables.bank_table(d["entries"], wrong_ids(d)), ["team"]),
                          hide_index=True, height=320, key="live_bank",
                          column_config=ui.COLUMNS)
+
+
+def _focus_picker(k: int) -> int | None:
+    """Large K: read arrows of one team at a time (reads of wrong entries always show)."""
+    if k <= 6:
+        return None
+    opts = [None, *range(k)]
+    pick = st.selectbox("Read arrows of", opts, index=1, key="live_focus",
+                        format_func=lambda i: "every team" if i is None else f"Team {i} only",
+                        help="At large K all arrows at once are unreadable: show the reads to and "
+                             "from one team. Reads of wrong entries always show.")
+    return pick
 
 
 def _teams_strip(teams, steps) -> None:
@@ -167,7 +208,7 @@ def _teams_strip(teams, steps) -> None:
     for i, t in enumerate(teams.itertuples(index=False)):
         with cols[i % len(cols)]:
             color = theme.team_color(t.team_idx)
-            ans = f" → “{md(t.answer, 40)}”" if t.answer else ""
+            ans = f" → “{md(t.answer, 40)}”" if isinstance(t.answer, str) and t.answer else ""
             st.markdown(f"<span style='color:{color}'>■</span> **T{int(t.team_idx)}** "
                         f"<span class='lts-kv'>{md(t.status, 40)} · {int(done.get(t.team_idx, 0))} steps"
                         f"{ans}</span>",

@@ -44,26 +44,68 @@ def _start_panel(svc) -> None:
             return
         job = st.session_state.get("tr_job")
         if job is not None:
-            msg = {"running": ":material/progress_activity: running",
-                   "finished": ":material/check_circle: finished",
-                   "failed": ":material/error: failed"}[job.status]
-            st.caption(f"Last training started here: {msg}"
-                       + (f" — {md(job.error)}" if job.error else ""))
-            ckpt = getattr(job.result, "checkpoint", None)
-            if job.status == "finished" and ckpt:
-                st.caption(f"Checkpoint {md(ckpt)} (weights {md(job.result.weights_sha, 80)}). "
-                           "Launch runs with it: policy `learned`, controller checkpoint "
-                           f"{md(ckpt)}.")
+            _progress(svc, job)
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
         epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")
         tasks = c[2].number_input("Tasks", 1, 500, 4, key="tr_tasks")
         teams = c[3].number_input("Teams (K)", 1, 10, 3, key="tr_k")
-        busy = job is not None and job.status == "running"
+        busy = job is not None and job.status in ("running", "stopping")
         if st.button("Start training", icon=":material/play_arrow:", disabled=busy, key="tr_go"):
             try:
                 st.session_state["tr_job"] = training_job.start_training(
                     svc.engine, suite=suite, epochs=int(epochs), tasks=int(tasks), teams=int(teams))
-                st.toast("Training started; its curves appear below as epochs finish.")
+                st.rerun()  # the progress panel above takes over
             except Exception as e:
                 st.error(f"Could not start the training: {md(e)}")
+
+
+STATUS = {"running": ":material/progress_activity: training",
+          "stopping": ":material/pause_circle: stopping after the current episodes (a checkpoint "
+                      "is saved)",
+          "finished": ":material/check_circle: finished", "stopped": ":material/stop_circle: stopped",
+          "failed": ":material/error: failed"}
+
+
+def _progress(svc, job) -> None:
+    """Live progress of the training started here: episodes, epoch, reward, admission rate; its
+    curves redraw as epochs finish; Stop saves a checkpoint. Refreshes without a reload."""
+    live = job.status in ("running", "stopping")
+
+    @st.fragment(run_every=2.0 if live else None)
+    def panel() -> None:
+        p = data.training_progress(svc.store, job.started_at, job.train_id)
+        total = max(job.expected_episodes(), 1)
+        done = p["episodes"]
+        st.markdown(f"**Training started here** — {STATUS.get(job.status, md(job.status, 40))}"
+                    + (f" — {md(job.error)}" if job.error else ""))
+        st.progress(min(done / total, 1.0), text=f"{done} of about {total} episodes played "
+                    "(SIMULATED episodes on the sim back-end)")
+        last = job.epochs_done[-1] if job.epochs_done else None
+        c = st.columns(4)
+        epochs = int(job.options.get("epochs") or 0)
+        c[0].metric("Epoch", f"{len(job.epochs_done)} / {epochs}" if epochs else len(job.epochs_done))
+        c[1].metric("Reward", f"{last.reward:.3f}" if last else "–", help="mean episode reward of "
+                    "the last finished epoch")
+        c[2].metric("Admission rate", f"{last.admission_rate:.0%}" if last else "–")
+        c[3].metric("Episode runs now", p["running"])
+        if job.status == "running" and job.can_stop:
+            if st.button("Stop training", icon=":material/stop_circle:", key="tr_stop",
+                         help="Ends after the current group of episodes and saves a checkpoint"):
+                job.stop()
+                st.rerun()
+        ckpt = getattr(job.result, "checkpoint", None)
+        if job.status in ("finished", "stopped") and ckpt:
+            st.caption(f"Checkpoint {md(ckpt)} (weights {md(job.result.weights_sha, 80)}). "
+                       "Launch runs with it: policy `learned`, controller checkpoint "
+                       f"{md(ckpt)}.")
+        if job.train_id:
+            ep = data.train_epochs(svc.store, [job.train_id])
+            if len(ep):
+                st.plotly_chart(training.curves_figure(ep, height=360), key="tr_live_curves")
+        if not live:
+            return
+        if job.status not in ("running", "stopping"):
+            st.rerun()  # it just ended: one full redraw
+
+    panel()

@@ -35,6 +35,29 @@ def available_policies() -> list[str]:
     return out
 
 
+def policy_class(name: str) -> type[AdmissionPolicy] | None:
+    """The class registered as ``name`` (None when unknown or not importable); builds nothing."""
+    if name not in POLICIES:
+        return None
+    mod_name, cls_name = POLICIES[name].split(":")
+    try:
+        return getattr(importlib.import_module(mod_name), cls_name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def uses_memory(name: str) -> bool:
+    """Whether runs of policy ``name`` have a shared bank (unknown names: assume they do)."""
+    cls = policy_class(name)
+    return True if cls is None else bool(cls.uses_memory)
+
+
+def score_label(name: str) -> str:
+    """What policy ``name``'s admission score measures, in words."""
+    cls = policy_class(name)
+    return "admission score" if cls is None else str(cls.score_label)
+
+
 def make_policy(name: str, **options: Any) -> AdmissionPolicy:
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of: {', '.join(POLICIES)}")
@@ -47,4 +70,5 @@ def make_policy(name: str, **options: Any) -> AdmissionPolicy:
 
 
 __all__ = ["AdmissionContext", "AdmissionDecision", "AdmissionPolicy", "POLICIES", "make_policy",
-           "available_policies", "nearest_keys", "register_policy"]
+           "available_policies", "nearest_keys", "policy_class", "register_policy", "score_label",
+           "uses_memory"]

@@ -55,6 +55,7 @@ class AdmissionPolicy:
     oracle_reader = False  # sim only: teams read as an oracle would (policies/oracle.py)
     free_summaries = False  # sim only: steps cost no summary call (policies/oracle.py)
     threshold = 0.5  # the score at and above which a step is admitted (drawn on the score stream)
+    score_label = "admission score"  # what the score measures, in words (the dashboard's axis)
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -33,6 +33,7 @@ class Dedup(AdmissionPolicy):
     """
 
     name = "dedup"
+    score_label = "novelty: 1 - cosine to the nearest key"
 
     def __init__(self, similarity: float = 0.9) -> None:
         if not 0.0 < similarity <= 1.0:
@@ -44,9 +45,11 @@ class Dedup(AdmissionPolicy):
         near = nearest_keys(ctx)
         top = near[0][1] if near else 0.0
         admit = top < self.similarity
-        reason = (f"nearest key #{near[0][0]} has cosine {top:.3f} >= {self.similarity}"
-                  if not admit else
-                  ("bank is empty" if not near else f"nearest key cosine {top:.3f} < {self.similarity}"))
+        nov = 1.0 - top  # one scale: the reason speaks of the score it is judged on
+        reason = (f"novelty {nov:.3f} < {self.threshold:.2f}: nearest key #{near[0][0]} has cosine "
+                  f"{top:.3f} (an equivalent entry is already in the bank)" if not admit else
+                  ("bank is empty" if not near else
+                   f"novelty {nov:.3f} >= {self.threshold:.2f} (nearest key cosine {top:.3f})"))
         return AdmissionDecision(round(1.0 - top, 4), admit,
                                  {"reason": reason, "max_cosine": top, "nearest": near})
 

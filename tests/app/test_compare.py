@@ -17,7 +17,7 @@ def test_empty(empty_db, monkeypatch):
 def test_batches(finished_db, monkeypatch):
     at = open_page("compare", finished_db, monkeypatch)
     no_exception(at)
-    assert "simulated" in texts(at)
+    assert "simulated" in texts(at).lower()
     assert len(at.get("plotly_chart")) >= 5
 
 

@@ -1,0 +1,94 @@
+"""The no-sharing counterfactual of a run: the same task and seed with memory off.
+
+``find_or_play(svc, run)`` returns the recorded counterfactual (``data.counterfactual``) or, for a
+simulated run without one, starts it in a background thread on the virtual executor (cheap: no
+waiting on a clock) as batch ``cf-<run id>`` and returns None until it is recorded. LLM runs are
+never replayed (that would spend money): the page says there is none. ``compare(run, cf)`` gives
+the figures the pages show. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from app import data
+from lts_core.engine import RunConfig
+from lts_core.policies import POLICIES, uses_memory
+
+_lock = threading.Lock()
+_playing: dict[str, threading.Thread] = {}
+
+
+@dataclass
+class Counterfactual:
+    run_id: str
+    runtime_s: float | None  # with sharing
+    runtime_off: float | None  # without
+    saved_pct: float | None  # 100 * (1 - with / without)
+    same_answer: bool | None
+    em: float | None
+    em_off: float | None
+    played: bool  # played by the dashboard (batch cf-...), not recorded by a user
+
+
+def memory_off_policy() -> str:
+    """The registry's memory-off policy (the M1-Parallel baseline)."""
+    return next(p for p in POLICIES if not uses_memory(p))
+
+
+def config_of(run: dict[str, Any]) -> RunConfig:
+    """The run's RunConfig with memory off, on the virtual executor."""
+    try:
+        raw = json.loads(run.get("config_json") or "{}").get("run", {})
+    except ValueError:
+        raw = {}
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    cfg = RunConfig(**{k: v for k, v in raw.items() if k in names})
+    return dataclasses.replace(cfg, policy=memory_off_policy(), policy_options={},
+                               executor="virtual")
+
+
+def playing(run_id: str) -> bool:
+    with _lock:
+        th = _playing.get(run_id)
+        return th is not None and th.is_alive()
+
+
+def find_or_play(svc: Any, run: dict[str, Any]) -> dict[str, Any] | None:
+    """The recorded counterfactual run, or None (after starting one for a finished sim run)."""
+    cf = data.counterfactual(svc.store, run)
+    if cf is not None and cf["status"] == "finished":
+        return cf
+    if not run.get("simulated") or run["status"] != "finished" or not data.memory_on(run):
+        return None
+    with _lock:
+        if run["run_id"] in _playing:
+            return None
+        suite = svc.engine.suite(run["suite"])
+        task = suite.get(run["task_id"])
+        cfg = config_of(run)
+
+        def target() -> None:
+            try:
+                svc.engine.run_task(task, suite, cfg, batch_id=f"cf-{run['run_id']}")
+            except Exception:  # shown as "not available"; the run's own error row says why
+                pass
+
+        th = threading.Thread(target=target, name=f"lts-cf-{run['run_id']}", daemon=True)
+        _playing[run["run_id"]] = th
+        th.start()
+    return None
+
+
+def compare(run: dict[str, Any], cf: dict[str, Any]) -> Counterfactual:
+    a, b = run.get("runtime_s"), cf.get("runtime_s")
+    pct = 100 * (1 - a / b) if a is not None and b else None
+    same = None
+    if run.get("answer") is not None and cf.get("answer") is not None:
+        same = str(run["answer"]).strip().lower() == str(cf["answer"]).strip().lower()
+    return Counterfactual(cf["run_id"], a, b, pct, same, run.get("em"), cf.get("em"),
+                          data.is_internal_batch(cf.get("batch_id")))

@@ -1,0 +1,74 @@
+"""A learned decision, explained: in words first, then each input's contribution and the most
+similar training decisions (recorded by the engine: ``lts_core.explain``, policy ``learned``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import theme
+from app.safe import esc, md
+
+NAMES = {"query": "the task query", "u": "u (instruction)", "s": "s (summary)",
+         "o": "o (output)", "keys": "all bank keys"}
+
+
+def has_explanation(features: dict[str, Any]) -> bool:
+    return bool(features.get("in_words") or features.get("attribution"))
+
+
+def input_label(item: dict[str, Any]) -> str:
+    if item.get("input") == "key":
+        return f"key #{item.get('entry_id', '?')}"
+    return NAMES.get(str(item.get("input")), str(item.get("input")))
+
+
+def attribution_figure(attr: list[dict[str, Any]], height: int | None = None) -> go.Figure:
+    """Horizontal bars: how much each input moved P(YES) (positive = towards admitting)."""
+    items = sorted(attr, key=lambda a: abs(float(a.get("delta", 0.0))))
+    deltas = [float(a.get("delta", 0.0)) for a in items]
+    fig = go.Figure(go.Bar(
+        orientation="h", x=deltas, y=[esc(input_label(a), 40) for a in items],
+        marker=dict(color=[theme.DECISION_COLORS["admitted"] if d >= 0
+                           else theme.DECISION_COLORS["rejected"] for d in deltas]),
+        hovertext=[f"P(YES) without it: {float(a.get('p_without', 0.0)):.3f}" for a in items],
+        hoverinfo="text", text=[f"{d:+.3f}" for d in deltas], textposition="outside"))
+    fig.update_layout(**theme.base_layout(
+        height=height or 60 + 24 * max(1, len(items)), showlegend=False,
+        margin=dict(l=10, r=30, t=8, b=30),
+        xaxis=dict(title="change in P(YES) the input makes (+ pushes towards admit)",
+                   gridcolor=theme.GRID, zeroline=True, zerolinecolor="#3D4A5C")))
+    return fig
+
+
+def show(features: dict[str, Any], *, key: str) -> None:
+    """Words, then the threshold, then the contributions and similar training decisions."""
+    words = features.get("in_words")
+    if words:
+        st.markdown(f":material/psychology: **{md(words, 600)}**")
+    p, th = features.get("p_yes"), features.get("threshold")
+    if isinstance(p, int | float) and isinstance(th, int | float):
+        st.caption(f"P(YES) = {p:.3f}, compared with the threshold {th:.2f} "
+                   f"({'admitted' if p >= th else 'rejected'} at and above it).")
+    attr = [a for a in features.get("attribution") or [] if isinstance(a, dict)]
+    if attr:
+        st.plotly_chart(attribution_figure(attr), key=f"{key}_attr",
+                        config={"displayModeBar": False})
+    sim = [s for s in features.get("similar_training") or [] if isinstance(s, dict)]
+    if sim:
+        st.markdown("**Most similar decisions in training** (what the controller learned from)")
+        st.dataframe(pd.DataFrame({
+            "similarity": [s.get("similarity") for s in sim],
+            "action": [str(s.get("action", "")) for s in sim],
+            "summary": [str(s.get("summary", ""))[:300] for s in sim],
+            "admitted": [s.get("admitted") for s in sim],
+            "entry used": [s.get("used") for s in sim],
+            "advantage": [s.get("advantage") for s in sim],
+            "reward": [s.get("reward") for s in sim]}), hide_index=True, key=f"{key}_sim",
+            column_config={"similarity": st.column_config.NumberColumn(format="%.3f"),
+                           "advantage": st.column_config.NumberColumn(format="%+.3f"),
+                           "reward": st.column_config.NumberColumn(format="%.2f"),
+                           "summary": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,77 @@
+"""The explorer's Harm tab: entries whose content was wrong, who read them, what followed.
+
+Wrongness comes from the engine's read model (``lts_core.harm``): planted entries, answer entries
+that do not match the gold answer, page facts the simulator knows are false.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import data, theme, ui
+from app.components import tables
+from app.safe import md
+
+
+def harm_tab(db, run: dict) -> None:
+    ent = data.harm_entries(db, run["run_id"])
+    wrong = ent[ent.wrong] if not ent.empty else ent
+    st.markdown("**Harm**: bank entries whose content was **wrong**, who read them, and what "
+                "those teams answered. Wrong = planted by a poisoning experiment, an answer that "
+                "does not match the gold answer, or a page fact the simulator knows is false.")
+    if wrong.empty:
+        st.success("No wrong entry in this run's bank." if len(ent) else
+                   "No bank entries in this run.", icon=":material/verified:")
+        return
+    rd = data.harm_reads(db, run["run_id"], ent)
+    final_ok = (run.get("em") or 0) >= 1
+    repeated = rd[rd.repeated] if len(rd) else rd
+    m = st.columns(4)
+    m[0].metric("Wrong entries", len(wrong), f"{int(wrong.planted.sum())} planted",
+                delta_color="off", delta_arrow="off")
+    m[1].metric("Reads of them", len(rd), f"{rd.reader_team.nunique() if len(rd) else 0} teams",
+                delta_color="off", delta_arrow="off")
+    m[2].metric("Readers who repeated a wrong answer", len(repeated))
+    m[3].metric("Final answer", "right" if final_ok else "wrong",
+                md(run.get("answer") or "none", 60), delta_color="off", delta_arrow="off")
+    st.markdown(_verdict(run, rd, final_ok))
+    st.dataframe(tables.style_teams(pd.DataFrame({
+        "entry": wrong.entry_id, "by": [theme.team_short(t) for t in wrong.team_idx],
+        "step": [s if t >= 0 else None for t, s in zip(wrong.team_idx, wrong.step_idx, strict=True)],
+        "why wrong": wrong.why, "content": wrong.content.str.slice(0, 200),
+        "added at s": wrong.t_added.round(1), "reads": wrong.reads,
+        "key": wrong.key.str.slice(0, tables.KEY_CHARS)}), ["by"]),
+        hide_index=True, key="ex_harm_entries",
+        column_config={**ui.COLUMNS, "key": st.column_config.TextColumn(width="large")})
+    if len(rd):
+        st.markdown("**Who read them, and what that team answered in the end**")
+        st.dataframe(tables.style_teams(pd.DataFrame({
+            "reader": ["T" + str(int(t)) for t in rd.reader_team], "at step": rd.reader_step,
+            "at s": rd.t.round(1), "entry": rd.entry_id, "why wrong": rd.why,
+            "team's answer": rd.team_answer.fillna("(none)").str.slice(0, 200),
+            "team right": [None if e is None or e != e else e >= 1 for e in rd.team_em],
+            "repeated the wrong answer": rd.repeated}), ["reader"]),
+            hide_index=True, key="ex_harm_reads", column_config=ui.COLUMNS)
+    else:
+        st.caption(":material/visibility_off: No team read a wrong entry.")
+
+
+def _verdict(run: dict, rd: pd.DataFrame, final_ok: bool) -> str:
+    """One sentence: did wrong entries reach the final answer?"""
+    if rd.empty:
+        return ":green[:material/check: No team read a wrong entry; they could not have changed " \
+               "the answer.]"
+    teams = sorted({int(t) for t in rd.reader_team})
+    who = ", ".join(f"T{t}" for t in teams)
+    rep = rd[rd.repeated]
+    if len(rep):
+        ans = md(rep.content.iloc[0], 80)
+        tail = ("and the vote came out wrong" if not final_ok else "but the vote still came out "
+                "right")
+        return (f":red[:material/warning: **{who} read wrong entries; {len(rep)} team(s) repeated "
+                f"the wrong answer “{ans}”, {tail}.**]")
+    if not final_ok:
+        return (f":orange[:material/warning: {who} read wrong entries and the final answer is "
+                "wrong: check the readers' steps.]")
+    return f":orange[:material/info: {who} read wrong entries; the final answer is still right.]"
