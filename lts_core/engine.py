@@ -130,7 +130,8 @@ class Run:
         self.toolbox = Toolbox(idx, task, latency, top_k=config.top_k)
         self.stop_event = threading.Event()  # wakes sleeping teams: cancel, or the first answer
         self.ctx = BackendContext(idx, self.embedder, self.policy.uses_memory, config.backend_options,
-                                  stop_event=self.stop_event)
+                                  stop_event=self.stop_event,
+                                  oracle_reader=self.policy.oracle_reader)
         self.backend.prepare(task, self.ctx)
         self.teams = []
         for i in range(config.teams):
@@ -221,7 +222,8 @@ class Run:
         ctx = AdmissionContext(self.task.question, self.bank.keys_at(t_end), rec.u, rec.s, rec.o,
                                rec.action, rec.team_idx, rec.step_idx, self.embedder, s_vec,
                                random.Random(derive_seed(self.config.seed, self.task.id, "adm",
-                                                         rec.team_idx, rec.step_idx)))
+                                                         rec.team_idx, rec.step_idx)),
+                               payload=p.payload)
         t0 = time.perf_counter()
         d = self.policy.decide(ctx)
         ms = (time.perf_counter() - t0) * 1000

@@ -94,7 +94,8 @@ class Team:
         self.agent.observe(action, out, view)
         if view.memory_on and action.kind != "memory_read":
             s, su = self.agent.summarize(action, out)
-            usages.extend(as_usages(su))
+            if not run.policy.free_summaries:  # the sim-only oracle bound needs no summary call
+                usages.extend(as_usages(su))
         else:
             # No summary call: without a bank M1-Parallel has none, and a memory read only re-uses
             # what the bank holds already (it is never an admission candidate). Keep a label.
