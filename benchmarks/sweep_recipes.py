@@ -33,6 +33,10 @@ POINTS: dict[str, list[str]] = {
     "no-sparsity": ["--recipe", "official", "--no-sparsity"],
     "no-group-norm": ["--recipe", "official", "--no-group-norm"],
     "no-first": ["--recipe", "official", "--lambda-first", "0"],
+    # on-line updates (no reuse passes): what this 2-core machine can afford
+    "official-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3"],
+    "ours-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
+                    "--usage-penalty", "0.5", "--cost-alpha", "0.5"],
 }
 
 

@@ -180,9 +180,11 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
           stop_event: threading.Event | None = None,
           on_epoch: Callable[[TrainEpochRecord], None] | None = None, **overrides: Any) -> TrainResult:
     """Train a controller; returns where its checkpoint is. ``overrides`` set TrainConfig fields
-    (``suite``, ``epochs``, ``tasks``, ``teams``, ``episodes``, ``seed``: what the dashboard passes)."""
+    (``suite``, ``epochs``, ``tasks``, ``teams``, ``episodes``, ``seed``: what the dashboard passes);
+    without ``config``, ``recipe="official"`` (etc.) starts from that recipe instead of ``v1``."""
     overrides.pop("store", None)
-    cfg = config or TrainConfig()
+    recipe_name = overrides.pop("recipe", None)
+    cfg = config or (TrainConfig.from_recipe(recipe_name) if recipe_name else TrainConfig())
     opt_state, start_epoch, train_id = None, 0, uuid.uuid4().hex[:10]
     if resume:
         model, blob = load_checkpoint(resume)
