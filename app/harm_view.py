@@ -38,7 +38,8 @@ def harm_tab(db, run: dict) -> None:
     st.markdown(_verdict(run, rd, final_ok))
     st.dataframe(tables.style_teams(pd.DataFrame({
         "entry": wrong.entry_id, "by": [theme.team_short(t) for t in wrong.team_idx],
-        "step": [s if t >= 0 else None for t, s in zip(wrong.team_idx, wrong.step_idx, strict=True)],
+        "step": pd.array([s if t >= 0 else None for t, s in zip(wrong.team_idx, wrong.step_idx,
+                                                                  strict=True)], dtype="Int64"),
         "why wrong": wrong.why, "content": wrong.content.str.slice(0, 200),
         "added at s": wrong.t_added.round(1), "reads": wrong.reads,
         "key": wrong.key.str.slice(0, tables.KEY_CHARS)}), ["by"]),

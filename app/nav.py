@@ -22,15 +22,22 @@ _SPEC = {
 
 
 def page(name: str, default: str = "launch") -> st.Page:
-    """The page ``name``; ``default`` is the one served at the root URL."""
+    """The page ``name``; ``default`` is the one served at the root URL (Streamlit reserves the
+    default page's own path, so it gets ``<name>-home`` and a hidden twin serves ``/<name>``)."""
     fn, title, icon = _SPEC[name]
-    return st.Page(fn, title=title, icon=icon, url_path=name, default=name == default)
+    if name == default:
+        return st.Page(fn, title=title, icon=icon, url_path=f"{name}-home", default=True)
+    return st.Page(fn, title=title, icon=icon, url_path=name)
 
 
 def all_pages(default: str = "launch") -> dict[str, list[st.Page]]:
+    """The sections of the sidebar; every page can also be opened by ``/<name>``."""
     sections = {"Run": ["launch", "live"], "Inspect": ["explorer", "graph"],
                 "Evaluate": ["compare", "training"]}
-    return {sec: [page(n, default) for n in names] for sec, names in sections.items()}
+    out = {sec: [page(n, default) for n in names] for sec, names in sections.items()}
+    fn, title, icon = _SPEC[default]
+    out["Run"].append(st.Page(fn, title=title, icon=icon, url_path=default, visibility="hidden"))
+    return out
 
 
 def navigation(default: str = "launch") -> st.Page:

@@ -22,6 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.exposure import SettingError, api_base_policy
+from app.warmup import Warmup
 from lts_core import Engine, RunConfig, Store
 from lts_core.config import Settings
 
@@ -173,6 +174,7 @@ class Services:
     queue: RunQueue
     db_path: Path
     interrupted_on_open: int = 0
+    warmup: Warmup | None = None  # embedding model and demo index, loaded at start (app.warmup)
 
 
 def db_path() -> Path:
@@ -183,7 +185,8 @@ def db_path() -> Path:
 def _services_for(path: str) -> Services:
     store = Store(path)
     engine = Engine(store)
-    svc = Services(store, engine, RunQueue(engine), Path(path), store.interrupted_on_open)
+    svc = Services(store, engine, RunQueue(engine), Path(path), store.interrupted_on_open,
+                   Warmup().start(engine))
     atexit.register(_shutdown, svc)
     return svc
 

@@ -56,7 +56,7 @@ def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str)
         _decision(db, run, d, adm, dec)
     if adm is not None:
         _nearest(d)
-    _fate(d, key)
+    _fate(db, run, d, key)
 
 
 def _decision(db: data.DB, run: dict, d: dict, adm: dict | None, dec: str) -> None:
@@ -128,8 +128,20 @@ def _nearest(d: dict) -> None:
                        "key": st.column_config.TextColumn(width="large")})
 
 
-def _fate(d: dict, key: str) -> None:
+def _fate(db: data.DB, run: dict, d: dict, key: str) -> None:
     readers, fetched = d["readers"], d["fetched"]
+    harm = data.harm_entries(db, run["run_id"]) if len(fetched) or d["entry_id"] is not None \
+        else None
+    wrong = harm[harm.wrong].set_index("entry_id") if harm is not None and len(harm) else None
+    if wrong is not None and d["entry_id"] is not None and d["entry_id"] in wrong.index:
+        st.error(f"This step's entry #{d['entry_id']} has **wrong content** "
+                 f"({md(wrong.loc[d['entry_id'], 'why'], 80)}).", icon=":material/heart_broken:")
+    bad = [] if wrong is None else [int(e) for e in fetched.entry_id if int(e) in wrong.index]
+    if bad:
+        st.error("This step read **wrong content**: " + "; ".join(
+            f"entry #{e} ({md(wrong.loc[e, 'why'], 60)}: “{md(wrong.loc[e, 'content'], 80)}”)"
+            for e in bad) + ". The Harm tab shows what this team answered.",
+            icon=":material/heart_broken:")
     if d["entry_id"] is not None:
         st.markdown(f"**Who read entry #{d['entry_id']} later**")
         if readers.empty:
@@ -143,9 +155,11 @@ def _fate(d: dict, key: str) -> None:
     if not fetched.empty:
         st.markdown("**Entries this step fetched from the bank**")
         st.dataframe(tables.style_teams(pd.DataFrame({
-            "entry": fetched.entry_id, "from": ["T" + str(int(t)) for t in fetched.producer_team],
-            "step": fetched.producer_step, "key": fetched.key.str.slice(0, tables.KEY_CHARS),
-            "chars": fetched.chars}), ["from"]),
+            "entry": fetched.entry_id, "from": [theme.team_short(t) for t in fetched.producer_team],
+            "step": pd.array([s if t >= 0 else None for t, s in zip(
+                fetched.producer_team, fetched.producer_step, strict=True)], dtype="Int64"),
+            "content": ["WRONG" if int(e) in bad else "" for e in fetched.entry_id],
+            "key": fetched.key.str.slice(0, tables.KEY_CHARS), "chars": fetched.chars}), ["from"]),
             hide_index=True, key=f"{key}_fetched",
             column_config={"key": st.column_config.TextColumn(width="large")})
 

@@ -67,8 +67,7 @@ def counterfactual_panel(svc, run: dict, *, key: str) -> None:
         icon = ":material/savings:" if good else ":material/trending_flat:"
         left, right = st.columns([2, 3], vertical_alignment="center")
         with left:
-            st.markdown(f"<div class='lts-cf'>{icon} <b>{md(headline(cf))}</b>"
-                        f"</div>", unsafe_allow_html=True)
+            st.markdown(f"{icon} **{md(headline(cf))}**")
             origin = ("played by the dashboard on the virtual executor" if cf.played
                       else "recorded")
             st.caption(f"Counterfactual: the same task, seed, K and agents with memory off "
@@ -84,8 +83,7 @@ def counterfactual_panel(svc, run: dict, *, key: str) -> None:
 def wrong_reads_metric(col, n_wrong_reads: int, n_wrong: int, n_planted: int) -> None:
     """The Live counter: reads of entries whose content was wrong."""
     col.metric("Reads of wrong entries", f"{n_wrong_reads}",
-               f"{n_wrong} wrong entr{'y' if n_wrong == 1 else 'ies'}"
-               + (f", {n_planted} planted" if n_planted else ""),
+               f"of {n_wrong} wrong" + (f", {n_planted} planted" if n_planted else ""),
                delta_color="inverse" if n_wrong_reads else "off",
                delta_arrow="off",
                help="Reads of bank entries whose content is wrong: an answer that does not match "

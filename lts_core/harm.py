@@ -89,6 +89,8 @@ def entry_harm(db: DB, run_ids: list[str]) -> pd.DataFrame:
             pl = {"answer": str(r.value).removeprefix("FINAL ANSWER: ")}
         wrong, why, content = judge(r.action, r.arg if isinstance(r.arg, str) else None, pl,
                                     r.gold, bool(r.planted))
+        if bool(r.planted) and not content:  # no step behind it: the key is what it claims
+            content = str(r.key)
         readers = by_entry.get((r.run_id, int(r.entry_id)), [])
         rows.append({"run_id": r.run_id, "entry_id": int(r.entry_id), "team_idx": int(r.team_idx),
                      "step_idx": int(r.step_idx), "action": r.action, "key": r.key,

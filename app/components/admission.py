@@ -10,7 +10,8 @@ from app.safe import esc
 
 
 def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: str = "",
-                        t_cut: float | None = None, height: int = 300) -> go.Figure:
+                        t_cut: float | None = None, height: int = 300,
+                        label: str = "admission score") -> go.Figure:
     """Each admission decision as a point (x = clock time, y = score), coloured by decision.
 
     The policy's threshold is the dashed line: steps scoring at or above it are admitted.
@@ -44,7 +45,7 @@ def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: s
     fig.update_layout(shapes=shapes, annotations=notes)
     fig.update_layout(**theme.base_layout(
         height=height, xaxis=dict(title="run clock, seconds", gridcolor=theme.GRID, zeroline=False),
-        yaxis=dict(title="admission score", range=[-0.05, 1.08], gridcolor=theme.GRID),
+        yaxis=dict(title=esc(label, 60), range=[-0.05, 1.08], gridcolor=theme.GRID),
     ))
     if adm.empty:
         _empty_note(fig, "no admission decisions yet")

@@ -90,6 +90,8 @@ def pareto_figure(pts: pd.DataFrame, colors: dict[str, str], *, simulated: bool 
         title=dict(text="Accuracy against runtime — up and left is better", font_size=14),
         xaxis=dict(title=f"mean runtime per task, seconds{sim}", gridcolor=theme.GRID,
                    rangemode="tozero"),
-        yaxis=dict(title="exact match, %", gridcolor=theme.GRID),
+        yaxis=dict(title="exact match, %", gridcolor=theme.GRID,
+                   range=[max(-2.0, float((pts.EM - pts.EM_std).min()) - 8) if len(pts) else 0,
+                          min(104.0, float((pts.EM + pts.EM_std).max()) + 8) if len(pts) else 100]),
         margin=dict(l=10, r=10, t=44, b=10)))
     return fig

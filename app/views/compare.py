@@ -87,8 +87,9 @@ def _choose_batches(db) -> list[str]:
                     agents=["simulated" if s else "LLM" for s in b.simulated]).drop(
         columns=["created_at", "simulated"])
     tkey = f"cmp_btbl_{page}"
+    several = [str(x) for x, p in zip(b.batch_id, b.policies, strict=True) if "," in str(p)]
     chosen = [x for x in st.session_state.get("cmp_batches") or [] if internal
-              or not data.is_internal_batch(x)] or [str(b.batch_id.iloc[0])]
+              or not data.is_internal_batch(x)] or [several[0] if several else str(b.batch_id.iloc[0])]
     here = [i for i, x in enumerate(b.batch_id) if x in chosen]
     st.dataframe(show, hide_index=True, key=tkey, selection_mode="multi-row",
                  on_select=functools.partial(_pick_batches, tkey, list(b.batch_id)),
@@ -96,7 +97,8 @@ def _choose_batches(db) -> list[str]:
                  selection_default={"selection": {"rows": here}} if here else None)
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
     c1.number_input("Page", 1, n_pages, key="cmp_bpage")
-    c2.caption(f"{n:,} batches, newest first. Select one or more rows.")
+    c2.caption(f"{n:,} batches, newest first. Select one or more rows (by default the newest "
+               "batch that compares several policies).")
     st.caption("Comparing batch(es): " + ", ".join(md(x, 40) for x in chosen))
     return data.run_ids_of_batches(db, chosen)
 

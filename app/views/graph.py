@@ -115,7 +115,8 @@ def _node_detail(db, run: dict, g, entries: pd.DataFrame, reads: pd.DataFrame, n
                     f"{int(given.cross_team.sum())} by others", delta_color="off", delta_arrow="off")
         if len(got):
             src = got.groupby("producer_team").size()
-            st.caption("Read from: " + ", ".join(f"T{t} ×{n}" for t, n in src.items()))
+            st.caption("Read from: " + ", ".join(f"{theme.team_short(t)} ×{n}"
+                                                 for t, n in src.items()))
         return
     e = entries[entries.entry_id == d["entry_id"]].iloc[0]
     by = ("planted (poisoning experiment)" if d["team"] < 0

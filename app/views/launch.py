@@ -39,7 +39,9 @@ def render() -> None:
             st.subheader(":material/waving_hand: Nothing recorded yet")
             st.markdown("Watch three **simulated** teams answer a demo question in parallel, "
                         "sharing what they find through a memory bank that the **dedup** policy "
-                        "curates. Takes about 20 seconds.")
+                        "curates. The first steps show within seconds; the whole run takes about "
+                        "half a minute.")
+            _warm_status(svc)
             if st.button("Run the demo", type="primary", icon=":material/play_arrow:", key="demo"):
                 start_demo(svc)
                 ui.go("live")
@@ -48,6 +50,27 @@ def render() -> None:
         _form(svc)
     with right:
         _queue_panel(svc)
+
+
+def _warm_status(svc) -> None:
+    """What the start-up warm-up is doing (embedding model, demo index), until it is done."""
+    w = svc.warmup
+    if w is None:
+        return
+
+    @st.fragment(run_every=0.5 if not w.done else None)
+    def status() -> None:
+        if w.done:
+            if st.session_state.pop("launch_warming", False):
+                st.rerun()
+            st.caption(f":material/check_circle: Ready (embedding model and search index loaded in "
+                       f"{w.elapsed():.0f} s).")
+            return
+        st.session_state["launch_warming"] = True
+        st.caption(f":material/progress_activity: Getting ready: loading {w.stage} "
+                   f"({w.elapsed():.0f} s). You can start now; the run begins when it is done.")
+
+    status()
 
 
 def _tasks(svc, suite_name: str):

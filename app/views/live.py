@@ -62,21 +62,22 @@ def live_figures(d: dict, focus_team: int | None = None) -> dict:
                                              now=now, simulated=bool(run["simulated"]),
                                              focus_team=focus_team, wrong=wrong_ids(d)),
         "scores": admission.score_stream_figure(d["adm"], data.policy_threshold(run),
-                                                policy=run["policy"], height=320),
+                                                policy=run["policy"], height=320,
+                                                label=data.score_label(run)),
     }
 
 
 def render() -> None:
     svc = ui.svc()
     st.title("Live run")
-    follow = st.toggle("Follow the newest run", value=True, key="live_follow",
+    if "live_follow" not in st.session_state:  # a link to one run (/live?run=ID) shows that run
+        st.session_state["live_follow"] = not st.query_params.get("run")
+    follow = st.toggle("Follow the newest run", key="live_follow",
                        help="On: shows the run in progress (or the newest one) and switches to the "
                             "next run of the queue when it starts. Off: pick any run.")
     if follow:  # never a training episode, calibration or counterfactual run (data.INTERNAL_...)
         run_id = svc.queue.running_run_id() or data.latest_run_id(svc.store)
         st.session_state["run_id"] = run_id
-        if run_id:
-            st.query_params["run"] = run_id
     else:
         run_id = ui.run_picker(svc.store, key="live_pick")
     if run_id is None:

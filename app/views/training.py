@@ -99,7 +99,7 @@ def _progress(svc, job) -> None:
             st.caption(f"Checkpoint {md(ckpt)} (weights {md(job.result.weights_sha, 80)}). "
                        "Launch runs with it: policy `learned`, controller checkpoint "
                        f"{md(ckpt)}.")
-        if job.train_id:
+        if job.train_id and live:  # once it has ended, its curves are in the list below
             ep = data.train_epochs(svc.store, [job.train_id])
             if len(ep):
                 st.plotly_chart(training.curves_figure(ep, height=360), key="tr_live_curves")
