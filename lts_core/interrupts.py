@@ -46,10 +46,12 @@ def install() -> None:
 
 
 def restore() -> None:
-    """Put back the handlers ``install`` replaced (for in-process callers such as tests)."""
+    """Put back the handlers ``install`` replaced and forget any signal (for in-process callers
+    such as tests: later engine use in the process must not see an old interrupt)."""
     for sig, old in _state["previous"].items():
         signal.signal(sig, old if old is not None else signal.SIG_DFL)
     _state["previous"] = {}
+    reset()
 
 
 def reset() -> None:

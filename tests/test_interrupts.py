@@ -14,12 +14,35 @@ import pytest
 from engine_helpers import peek_count
 from interrupt_helpers import MARK, Lts
 
-from lts_core import Store
+from lts_core import Store, interrupts
 
 BATCH = ("run", "--suite", "demo", "--policy", "none,dedup", "--seeds", "0,1,2",
          "--executor", "virtual", "-q")
 EXIT_WITHIN_S = 4.0  # the work after a signal takes ~0.4 s; the rest is slack for a loaded machine
-pytestmark = pytest.mark.slow
+
+
+def test_the_flag_outlives_a_swallowed_interrupt() -> None:
+    """In-process: the first signal stops the registered run and raises; a library may swallow that
+    exception, but check() raises it again; later signals do not cut the clean-up short."""
+
+    class FakeRun:
+        stopped = False
+
+    run = FakeRun()
+    interrupts.install()
+    try:
+        with interrupts.stopping(run):
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGTERM)
+            assert run.stopped and interrupts.requested() == signal.SIGTERM
+            signal.raise_signal(signal.SIGINT)  # a second signal: counted, nothing raised
+            with pytest.raises(KeyboardInterrupt):
+                interrupts.check()
+        assert interrupts.exit_code() == 143 and interrupts.name() == "SIGTERM"
+    finally:
+        interrupts.restore()
+    assert interrupts.requested() is None
+    interrupts.check()  # forgotten after restore: later engine use in this process runs normally
 
 
 def _state(db: Path) -> tuple[list[tuple[str, str | None, str]], set[str]]:
@@ -42,6 +65,7 @@ def _wait_for_runs(lts: Lts, db: Path, n: int, timeout: float = 240.0) -> None:
     raise AssertionError(f"no {n} runs in {db} within {timeout} s")
 
 
+@pytest.mark.slow
 def test_ctrl_c_inside_a_duckdb_query_ends_the_batch(tmp_path: Path) -> None:
     """DuckDB turns the interrupt into `RuntimeError: Query interrupted`; it used to be recorded as
     the team's error while the batch went on. Now the batch ends and the run is interrupted."""
@@ -60,6 +84,7 @@ def test_ctrl_c_inside_a_duckdb_query_ends_the_batch(tmp_path: Path) -> None:
     assert teams == {"cancelled"}  # not 'error': an interrupt is no team failure
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C"),
                                                    (signal.SIGTERM, 143, "SIGTERM")])
 def test_signal_ends_a_virtual_batch(tmp_path: Path, sig: int, code: int, name: str) -> None:
@@ -86,6 +111,7 @@ def test_signal_ends_a_virtual_batch(tmp_path: Path, sig: int, code: int, name: 
     assert set(statuses) == {"finished"}  # every run before it kept
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_search_index_is_built(tmp_path: Path) -> None:
     db = tmp_path / "i.duckdb"
     lts = Lts(db, "run", "--suite", "demo", "--teams", "1", "-q", slow_index=True)
@@ -100,6 +126,7 @@ def test_ctrl_c_while_the_search_index_is_built(tmp_path: Path) -> None:
     assert _state(db) == ([], set())  # no run had started
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_the_imports(tmp_path: Path) -> None:
     """`-X importtime` reports each import as it ends: signal while pandas is being imported."""
     db = tmp_path / "m.duckdb"
