@@ -37,12 +37,9 @@ def _floats(s: str) -> list[float]:
 
 
 def backend_options(args: argparse.Namespace) -> dict:
-    try:
-        opts = json.loads(args.backend_options) if args.backend_options else {}
-    except json.JSONDecodeError as e:
-        raise ValueError(f"--backend-options is not JSON: {e}") from None
-    if not isinstance(opts, dict):
-        raise ValueError("--backend-options must be a JSON object")
+    from .checks import parse_json_object
+
+    opts = parse_json_object(args.backend_options, "--backend-options")
     if args.api_base:
         opts["api_base"] = args.api_base
     return opts
@@ -51,7 +48,7 @@ def backend_options(args: argparse.Namespace) -> dict:
 # ---------------------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     from .controller import ControllerConfig
-    from .engine import Engine
+    from .engine import ConfigError, Engine
     from .train import train, train_config_from_args
 
     try:
@@ -60,7 +57,12 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
         cfg = train_config_from_args(vars(args), backend_options=backend_options(args),
                                      controller=ctrl)
         cfg.validate()
-    except ValueError as e:
+        if not args.from_db and not args.resume:
+            from .config import Settings
+            from .tasks import load_suite
+
+            load_suite(cfg.suite, Settings.from_env().data_dir, with_pool=False)  # fail before the DB
+    except (ValueError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     store = open_store(args)
@@ -70,9 +72,11 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
         res = train(engine, None if args.resume else cfg, out=args.out, resume=args.resume,
                     progress=not args.quiet, **overrides)
     except KeyboardInterrupt:
-        print("\ninterrupted: the last finished epoch's checkpoint can be resumed (--resume)",
-              file=sys.stderr)
-        return 130
+        from . import interrupts
+
+        print(f"\ninterrupted ({interrupts.name()}): the last finished epoch's checkpoint can be "
+              "resumed (--resume)", file=sys.stderr)
+        return interrupts.exit_code()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -180,8 +184,11 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
     llm = args.backend != "sim"
     if llm and "llm-judge" not in policies and not args.no_judge:
         policies.append("llm-judge")
+    from .checks import parse_json_object
+    from .engine import ConfigError
+
     try:
-        popts = json.loads(args.policy_options) if args.policy_options else {}
+        popts = parse_json_object(args.policy_options, "--policy-options")
         cfg = BenchConfig(suite=args.suite, policies=policies, ks=args.teams, seeds=args.seeds,
                           limit=args.limit or 0, backend=args.backend,
                           backend_options=backend_options(args), policy_options=popts,
@@ -189,12 +196,16 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
                           thresholds=args.thresholds or [], poison=args.poison or 0,
                           poison_at_s=args.poison_at)
         cfg.validate()
-    except (ValueError, json.JSONDecodeError) as e:
+        from .config import Settings
+        from .tasks import load_suite
+
+        suite = load_suite(args.suite, Settings.from_env().data_dir, with_pool=False)
+        n_tasks = len(suite.tasks[: args.limit or None])
+    except (ValueError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     store = open_store(args)
     engine = Engine(store)
-    n_tasks = len(engine.suite(args.suite).tasks[: args.limit or None])
     total = len(cfg.ks) * len(cfg.runs()) * len(cfg.seeds) * n_tasks
     if cfg.poison:  # runs every setting without and with the poison (lts_core.poison_bench)
         from .poison_bench import cmd_poison
