@@ -185,8 +185,9 @@ def db_path() -> Path:
 def _services_for(path: str) -> Services:
     store = Store(path)
     engine = Engine(store)
-    svc = Services(store, engine, RunQueue(engine), Path(path), store.interrupted_on_open,
-                   Warmup().start(engine))
+    queue = RunQueue(engine)
+    svc = Services(store, engine, queue, Path(path), store.interrupted_on_open,
+                   Warmup().start(engine, busy=lambda: bool(queue.active())))
     atexit.register(_shutdown, svc)
     return svc
 

