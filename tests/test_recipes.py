@@ -74,3 +74,22 @@ def test_calibration_stores_the_threshold_the_policy_then_uses(engine, tmp_path)
     assert LearnedPolicy(checkpoint=str(res.checkpoint), threshold=0.7).threshold == 0.7
     with pytest.raises(ValueError, match="val_tasks must be START:END"):
         TrainConfig(val_tasks="abc").validate()
+
+
+def test_cli_bad_settings_fail_before_the_database(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from engine_helpers import REPO, lts_command
+
+    db = tmp_path / "x.duckdb"
+    for argv, msg in ((["bench", "--policy-options", "[1,2]"], "must be a JSON object"),
+                      (["train", "--suite", str(tmp_path / "nosuch.jsonl")], "no such file"),
+                      (["train", "--val-tasks", "9"], "val_tasks must be START:END"),
+                      (["train", "--recipe", "bogus"], "invalid choice: 'bogus'")):
+        p = subprocess.run([*lts_command(), "--db", str(db), *argv], cwd=REPO,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and msg in p.stderr, (argv, p.stderr)
+        assert not db.exists()
