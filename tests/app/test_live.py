@@ -22,8 +22,9 @@ def test_finished_run(finished_db, monkeypatch):
     at = open_page("live", finished_db, monkeypatch)
     no_exception(at)
     body = texts(at)
-    assert "Web calls avoided" in body and "Cross-team reads" in body
-    assert len(_charts(at)) == 2  # swimlanes + admission scores
+    assert "Web calls avoided" in body and "Reads of wrong entries" in body
+    assert "cross-team" in str([m.delta for m in at.metric if m.label == "Memory reads"])
+    assert len(_charts(at)) >= 2  # swimlanes + admission scores (+ the counterfactual once played)
     assert not [b for b in at.button if b.key == "live_cancel"]
 
 
