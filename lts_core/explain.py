@@ -39,14 +39,14 @@ class Explained:
 
 
 def attributions(model: AdmissionController, x: DecisionInput, key_ids: list[int],
-                 max_keys: int = 8) -> tuple[float, list[dict[str, Any]]]:
+                 max_keys: int = 4) -> tuple[float, list[dict[str, Any]]]:
     """(P(YES) at T=1, [{input, p_without, delta}]) with each input left out in turn."""
     e = explain(model, x, key_ids, max_keys)
     return e.p_yes, e.attribution
 
 
 def explain(model: AdmissionController, x: DecisionInput, key_ids: list[int],
-            max_keys: int = 8) -> Explained:
+            max_keys: int = 4) -> Explained:
     """The decision's logits, CLS state and attributions, from one batched forward pass."""
     base = collate([x], model.config.max_keys)
     n_keys = int(base.key_mask[0].sum())
