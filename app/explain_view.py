@@ -35,11 +35,15 @@ def attribution_figure(attr: list[dict[str, Any]], height: int | None = None) ->
         marker=dict(color=[theme.DECISION_COLORS["admitted"] if d >= 0
                            else theme.DECISION_COLORS["rejected"] for d in deltas]),
         hovertext=[f"P(YES) without it: {float(a.get('p_without', 0.0)):.3f}" for a in items],
-        hoverinfo="text", text=[f"{d:+.3f}" for d in deltas], textposition="outside"))
+        hoverinfo="text", text=[f"{d:+.3f}" if abs(d) >= 0.001 else f"{d:+.1e}" for d in deltas],
+        textposition="outside", cliponaxis=False))
+    big = max([abs(d) for d in deltas] + [0.0])
+    lim = big * 1.6 or 1.0  # room for the labels outside the bars
     fig.update_layout(**theme.base_layout(
-        height=height or 60 + 24 * max(1, len(items)), showlegend=False,
-        margin=dict(l=10, r=30, t=8, b=30),
-        xaxis=dict(title="change in P(YES) the input makes (+ pushes towards admit)",
+        height=height or 80 + 26 * max(1, len(items)), showlegend=False,
+        margin=dict(l=10, r=10, t=8, b=36),
+        xaxis=dict(title="ΔP(YES) from the input (+ towards admit)", range=[-lim, lim],
+                   tickformat=".2f" if big >= 0.01 else ".0e", nticks=5,
                    gridcolor=theme.GRID, zeroline=True, zerolinecolor="#3D4A5C")))
     return fig
 

@@ -75,7 +75,8 @@ def pareto_figure(pts: pd.DataFrame, colors: dict[str, str], *, simulated: bool 
         label = esc(r.group, 60) + (" (no memory)" if r.baseline else "")
         fig.add_trace(go.Scatter(
             x=[r.runtime], y=[r.EM], mode="markers+text", name=label, text=[label],
-            textposition="top center", marker=dict(size=14 if r.baseline else 12,
+            textposition=("top center", "bottom center", "middle right")[r.Index % 3],
+            marker=dict(size=14 if r.baseline else 12,
                                                    color=colors.get(r.group, "#4E79A7"),
                                                    symbol="square" if r.baseline else "circle",
                                                    line=dict(width=1, color="#111")),

@@ -68,8 +68,8 @@ def _layout(g: nx.DiGraph, n_teams: int) -> dict[str, tuple[float, float]]:
     radius = (1.6 * max(1.0, n_teams / 6)) if n_teams > 1 else 0.0  # room for entries at large K
     ang = {i: 2 * math.pi * i / max(n_teams, 1) + math.pi / 2 for i in range(n_teams)}
     pos = {f"T{i}": (radius * math.cos(ang[i]), radius * math.sin(ang[i])) for i in range(n_teams)}
-    if "T-1" in g:  # planted entries come from outside the teams: their node sits in the middle
-        ang[-1], pos["T-1"] = -math.pi / 2, (0.0, 0.0)
+    if "T-1" in g:  # planted entries come from outside the teams: their node sits below the ring
+        ang[-1], pos["T-1"] = -math.pi / 2, (0.0, -1.45 * max(radius, 1.0))
     groups: dict[tuple[int, tuple[int, ...]], list[str]] = {}
     for node, d in sorted(g.nodes(data=True), key=lambda x: x[1].get("entry_id", -1)):
         if d["kind"] == "entry":

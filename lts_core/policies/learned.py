@@ -65,6 +65,7 @@ class TracedDecision:
 
 class LearnedPolicy(AdmissionPolicy):
     name = "learned"
+    score_label = "P(YES), the controller's probability of admitting"
 
     def __init__(self, checkpoint: str | None = None, threshold: float | None = None,
                  sample: bool = False, temperature: float = 1.2, epsilon: float = 0.0,

@@ -42,6 +42,7 @@ def _prepare(path: Path) -> dict:
         for seed in (0, 1):
             for t in suite.tasks[:2]:
                 eng.run_task(t, suite, RunConfig(policy=policy, seed=seed), batch_id="cmp-1")
+    learned = eng.run_task(suite.tasks[0], suite, RunConfig(policy="learned"), batch_id="lrn")
     k10 = eng.run_task(suite.tasks[1], suite, RunConfig(policy="dedup", teams=10, poison=2,
                                                         poison_at_s=10.0), batch_id="k10")
     pick = None
@@ -58,10 +59,14 @@ def _prepare(path: Path) -> dict:
     eng.run_task(suite.tasks[2], suite, RunConfig(policy="all", teams=2), batch_id="train-zzz")
     store.flush()
     planted = entry_harm(store, [rid])
+    rej = store.query("SELECT team_idx, step_idx FROM admissions WHERE run_id = ? AND NOT admitted "
+                      "AND features_json LIKE '%in_words%' ORDER BY t LIMIT 1",
+                      [learned.record.run_id])
     store.close()
     return {"k3": rid, "k10": k10.record.run_id, "step": (int(read.reader_team),
                                                             int(read.reader_step)),
-            "planted": int(planted.planted.sum())}
+            "planted": int(planted.planted.sum()), "learned": learned.record.run_id,
+            "learned_step": (int(rej.team_idx.iloc[0]), int(rej.step_idx.iloc[0]))}
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +168,15 @@ def test_training_progress_without_reload(env):
         pytest.fail("training progress did not move within 240 s")
     assert pg.url == url
     shot(pg, "training")
+
+
+def test_learned_decision_explained(env):
+    pg, base, runs = env
+    t, s = runs["learned_step"]
+    _open(pg, base, f"/explorer?run={runs['learned']}&step={t}.{s}", "Run explorer")
+    main = pg.get_by_test_id("stMain")
+    main.get_by_text(f"T{t} · step {s}").first.wait_for()
+    main.get_by_text(re.compile(r"rejected mostly because of|no single input")).first.wait_for()
+    main.get_by_text(re.compile(r"compared with the threshold")).first.wait_for()
+    main.locator(".js-plotly-plot text", has_text="P(YES) from the input").first.wait_for(state="attached")
+    shot(pg, "explorer-learned-k3")
