@@ -34,8 +34,12 @@ def with_groups(df: pd.DataFrame, mode: str) -> pd.DataFrame:
 
 
 def with_baseline(df: pd.DataFrame) -> pd.DataFrame:
-    """Add steps / web calls / runtime saved against the aligned ``none`` run (NaN without one)."""
-    base = (df[df.policy == "none"].groupby(ALIGN_KEYS)[["steps", "web_calls", "runtime_s"]]
+    """Add steps / web calls / runtime saved against the aligned memory-off run (the policy
+    registry says which policies have no bank; NaN without one)."""
+    from lts_core.policies import uses_memory
+
+    off = [p for p in df.policy.unique() if not uses_memory(str(p))]
+    base = (df[df.policy.isin(off)].groupby(ALIGN_KEYS)[["steps", "web_calls", "runtime_s"]]
             .mean().add_suffix("_none").reset_index())
     out = df.merge(base, on=ALIGN_KEYS, how="left")
     out["steps_saved_vs_none"] = out.steps_none - out.steps

@@ -154,7 +154,7 @@ def _aligned(df, groups: list[str], colors) -> None:
         return
     c1, c2 = st.columns(2)
     a = c1.selectbox("Baseline", groups, key="cmp_a",
-                     index=groups.index("none") if "none" in groups else 0)
+                     index=0)  # groups are ordered baseline first (pareto.group_points)
     b = c2.selectbox("Against", [g for g in groups if g != a], key="cmp_b")
     al = compare.aligned_table(df)
     if al.empty:
