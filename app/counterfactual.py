@@ -21,6 +21,7 @@ from lts_core.policies import POLICIES, uses_memory
 
 _lock = threading.Lock()
 _playing: dict[str, threading.Thread] = {}
+_unplayable: set[str] = set()  # runs whose task cannot be replayed here (suite not available)
 
 
 @dataclass
@@ -66,11 +67,15 @@ def find_or_play(svc: Any, run: dict[str, Any]) -> dict[str, Any] | None:
     if not run.get("simulated") or run["status"] != "finished" or not data.memory_on(run):
         return None
     with _lock:
-        if run["run_id"] in _playing:
+        if run["run_id"] in _playing or run["run_id"] in _unplayable:
             return None
-        suite = svc.engine.suite(run["suite"])
-        task = suite.get(run["task_id"])
-        cfg = config_of(run)
+        try:
+            suite = svc.engine.suite(run["suite"])
+            task = suite.get(run["task_id"])
+            cfg = config_of(run)
+        except Exception:  # suite or task not available here, or settings no longer valid
+            _unplayable.add(run["run_id"])
+            return None
 
         def target() -> None:
             try:

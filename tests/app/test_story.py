@@ -169,3 +169,20 @@ def test_small_pieces():
     fig = reuse_graph.graph_figure(g, 3)
     assert any("WRONG" in (t.name or "") for t in fig.data)
     assert explain_view.input_label({"input": "key", "entry_id": 7}) == "key #7"
+
+
+def test_counterfactual_of_an_unknown_suite_is_none():
+    class Eng:
+        def suite(self, name):
+            raise ValueError(f"unknown suite {name!r}")
+
+    class Store:
+        def query(self, sql, params=None):
+            return pd.DataFrame(columns=["run_id"])
+
+    svc = type("Svc", (), {"engine": Eng(), "store": Store()})()
+    run = {"run_id": "r-unknown", "suite": "synthetic", "task_id": "t", "seed": 0, "teams": 3,
+           "backend": "sim", "max_steps": 30, "stop": "aggregate", "status": "finished",
+           "simulated": True, "policy": "dedup", "config_json": "{}"}
+    assert counterfactual.find_or_play(svc, run) is None
+    assert not counterfactual.playing("r-unknown")
