@@ -112,6 +112,21 @@ def goto(pg, title: str) -> None:
     pg.get_by_role("heading", name=title, level=1).wait_for()
 
 
-def choose(pg, label: str, option) -> None:
-    pg.get_by_role("combobox", name=label, exact=True).click()
-    pg.get_by_role("option", name=option).first.click()
+def choose(pg, label: str, option, tries: int = 8) -> None:
+    """Pick ``option`` in the select box ``label``. A rerun that lands while the list is open
+    closes it (a slow page on a busy machine), so open it again until the option shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = pg.get_by_role("combobox", name=label, exact=True)
+    opt = pg.get_by_role("option", name=option).first
+    for i in range(tries):
+        box.click()
+        try:
+            opt.wait_for(timeout=8_000)
+            break
+        except PlaywrightTimeout:
+            if i == tries - 1:
+                raise
+            pg.keyboard.press("Escape")
+            time.sleep(1.0)
+    opt.click()
