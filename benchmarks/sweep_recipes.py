@@ -35,6 +35,14 @@ POINTS: dict[str, list[str]] = {
     "no-first": ["--recipe", "official", "--lambda-first", "0"],
     # on-line updates (no reuse passes): what this 2-core machine can afford
     "official-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3"],
+    "penalty-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
+                       "--usage-penalty", "0.5"],
+    "signed-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
+                      "--usage-penalty", "0.5", "--no-sparsity"],
+    "cost-signed": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
+                    "--usage-penalty", "0.5", "--cost-alpha", "0.5", "--no-sparsity"],
+    "cost-nosparse": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
+                      "--cost-alpha", "0.5", "--no-sparsity"],
     "ours-online": ["--recipe", "official", "--reuse-passes", "0", "--lr", "1e-3",
                     "--usage-penalty", "0.5", "--cost-alpha", "0.5"],
 }
