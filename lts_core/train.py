@@ -40,7 +40,7 @@ import torch
 from .controller import AdmissionController, ControllerConfig, load_checkpoint, save_checkpoint
 from .credit import CreditConfig, Episode, assign_credit, policy_loss, trained_on
 from .engine import Engine, derive_seed
-from .episodes import episode_source, score  # noqa: F401  (score: public for offline episodes)
+from .episodes import episode_source
 from .records import TrainDecisionRecord, TrainEpochRecord
 
 
