@@ -337,7 +337,9 @@ def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
 
 # -------------------------------------------------------------------------------- training
 def train_runs(db: DB) -> pd.DataFrame:
-    return db.query("SELECT train_id, count(*) AS epochs, max(epoch) AS last_epoch, "
+    """One row per training: its recipe (as recorded by the trainer), epochs, episodes, wall time."""
+    return db.query("SELECT train_id, any_value(json_extract_string(extra_json, '$.recipe')) "
+                    "AS recipe, count(*) AS epochs, max(epoch) AS last_epoch, "
                     "sum(episodes) AS episodes, sum(wall_s) AS wall_s, min(created_at) AS created_at "
                     "FROM train_epochs GROUP BY train_id ORDER BY created_at DESC")
 

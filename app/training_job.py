@@ -53,8 +53,8 @@ class TrainJob:
         """Episodes the job will play: epochs x tasks x episodes per task (G)."""
         from lts_core.train import TrainConfig
 
-        d = TrainConfig()
         o = self.options
+        d = TrainConfig.from_recipe(o["recipe"]) if o.get("recipe") else TrainConfig()
         return int(o.get("epochs") or d.epochs) * int(o.get("tasks") or 1) * int(
             o.get("episodes") or d.episodes)
 

@@ -45,6 +45,12 @@ def _start_panel(svc) -> None:
         job = st.session_state.get("tr_job")
         if job is not None:
             _progress(svc, job)
+        from lts_core.recipes import RECIPES
+
+        recipe = st.selectbox("Recipe", sorted(RECIPES), index=sorted(RECIPES).index("lts"),
+                              key="tr_recipe", help="lts: the shipped controller's recipe; "
+                              "official: the authors' released code; v1: this project's first. "
+                              "docs/controller.md gives every constant and its source.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
         epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")
@@ -54,7 +60,8 @@ def _start_panel(svc) -> None:
         if st.button("Start training", icon=":material/play_arrow:", disabled=busy, key="tr_go"):
             try:
                 st.session_state["tr_job"] = training_job.start_training(
-                    svc.engine, suite=suite, epochs=int(epochs), tasks=int(tasks), teams=int(teams))
+                    svc.engine, recipe=recipe, suite=suite, epochs=int(epochs), tasks=int(tasks),
+                    teams=int(teams))
                 st.rerun()  # the progress panel above takes over
             except Exception as e:
                 st.error(f"Could not start the training: {md(e)}")

@@ -34,6 +34,8 @@ def test_start_button_trains_and_records_curves(tmp_path, monkeypatch):
     db = tmp_path / "train.duckdb"
     at = open_page("training", db, monkeypatch)
     no_exception(at)
+    assert at.selectbox(key="tr_recipe").value == "lts"  # the shipped recipe by default
+    at.selectbox(key="tr_recipe").set_value("v1")
     at.number_input(key="tr_epochs").set_value(1)
     at.number_input(key="tr_tasks").set_value(1)
     at.number_input(key="tr_k").set_value(2)
@@ -48,3 +50,9 @@ def test_start_button_trains_and_records_curves(tmp_path, monkeypatch):
     body = texts(at)
     assert "finished" in body and str(job.result.checkpoint) in body
     assert at.get("plotly_chart")  # the new training's curves
+    import json
+
+    side = json.loads(job.result.checkpoint.with_suffix(".json").read_text())
+    assert side["recipe"] == "v1"  # the chosen recipe reaches the trainer and the record
+    tables = [d.value for d in at.dataframe if "recipe" in d.value.columns]
+    assert tables and list(tables[0].recipe) == ["v1"]  # the trainings table names the recipe
