@@ -37,6 +37,8 @@ class EmbeddingCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(path, timeout=30, check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
+            # a cache: losing the last writes on power loss is fine, an fsync per new text is not
+            con.execute("PRAGMA synchronous=NORMAL")
             con.execute("CREATE TABLE IF NOT EXISTS emb (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
             con.commit()
             self._con = con
