@@ -14,7 +14,10 @@ With the ``sim`` back-end the bench also runs ``oracle`` (policies/oracle.py) on
 seeds: the runtime bound no admission policy beats in the simulator. ``of_oracle`` = (none - policy)
 / (none - oracle): the share of the oracle's saving a policy reaches.
 
-Thread-safety: one bench per engine at a time (runs are sequential).
+With ``workers > 1`` (or ``ray_address``) the runs are played on Ray workers (``lts_core.scale``) and
+recorded by this engine's store as they finish; rows and figures are those of the sequential path.
+
+Thread-safety: one bench per engine at a time.
 """
 
 from __future__ import annotations
@@ -49,13 +52,17 @@ class BenchConfig:
     thresholds: list[float] = field(default_factory=list)  # extra learned@T rows (the learned curve)
     poison: int = 0  # planted wrong entries per run (lts_core.poison; poison_bench runs 0 and N)
     poison_at_s: float = 20.0
+    oracle: bool = True  # with sim, also run the oracle bound (False: exactly the given policies)
+    workers: int = 1  # Ray workers playing runs in parallel (lts_core.scale); 1: here, no Ray
+    ray_address: str | None = None  # join this Ray cluster instead of starting a local one
+    runs_per_worker: int = 1  # runs one worker plays at once (threads; LLM back-ends)
 
     def runs(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(label, policy, options) per compared setting: each policy, then learned@T per threshold."""
         out = [(p, p, dict(self.policy_options.get(p, {}))) for p in self.policies]
         base = dict(self.policy_options.get("learned", {}))
         out += [(f"learned@{t:g}", "learned", {**base, "threshold": t}) for t in self.thresholds]
-        if self.backend == "sim" and "oracle" not in self.policies:
+        if self.backend == "sim" and self.oracle and "oracle" not in self.policies:
             out.append(("oracle", "oracle", {}))  # the bound, on the same tasks and seeds
         return out
 
@@ -66,6 +73,9 @@ class BenchConfig:
             raise ValueError("bench needs at least one seed and one K")
         if any(not 0.0 <= t <= 1.0 for t in self.thresholds):
             raise ValueError(f"thresholds must be in [0, 1], got {self.thresholds}")
+        if self.workers < 1 or self.runs_per_worker < 1:
+            raise ValueError(f"workers and runs_per_worker must be at least 1, got {self.workers} "
+                             f"and {self.runs_per_worker}")
 
 
 @dataclass
@@ -84,15 +94,23 @@ def run_bench(engine: Engine, cfg: BenchConfig,
     tasks = suite.tasks[: cfg.limit] if cfg.limit else suite.tasks
     batch = "bench-" + uuid.uuid4().hex[:8]
     jobs = [(k, r, s, t) for k in cfg.ks for r in cfg.runs() for s in cfg.seeds for t in tasks]
+    rcs = [RunConfig(teams=k, policy=policy, policy_options=dict(opts),
+                     backend=cfg.backend, backend_options=dict(cfg.backend_options),
+                     executor=cfg.executor, seed=seed, embedder=cfg.embedder,
+                     poison=cfg.poison, poison_at_s=cfg.poison_at_s)
+           for k, (_, policy, opts), seed, _ in jobs]
     rows, t0 = [], time.time()
-    for i, (k, (label, policy, opts), seed, task) in enumerate(jobs):
-        rc = RunConfig(teams=k, policy=policy, policy_options=dict(opts),
-                       backend=cfg.backend, backend_options=dict(cfg.backend_options),
-                       executor=cfg.executor, seed=seed, embedder=cfg.embedder,
-                       poison=cfg.poison, poison_at_s=cfg.poison_at_s)
-        rows.append(_row(engine.run_task(task, suite, rc, batch_id=batch), k, label))
-        if progress:
-            progress(i + 1, len(jobs))
+    if cfg.workers > 1 or cfg.ray_address:  # on Ray workers; rows in this same order
+        from .scale import ScaleOptions, play_runs
+
+        done = play_runs(engine, [(j[3], rc) for j, rc in zip(jobs, rcs, strict=True)], cfg.suite,
+                         batch, ScaleOptions.of(cfg), progress)
+        rows = [_row(s, k, label) for s, (k, (label, _, _), _, _) in zip(done, jobs, strict=True)]
+    else:
+        for i, (k, (label, _, _), _, task) in enumerate(jobs):
+            rows.append(_row(engine.run_task(task, suite, rcs[i], batch_id=batch), k, label))
+            if progress:
+                progress(i + 1, len(jobs))
     engine.store.flush()
     runs = pd.DataFrame(rows)
     runs = runs.merge(wrong_entries(engine, batch), on="run_id", how="left")

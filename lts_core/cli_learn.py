@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .recipes import RECIPES
+from .scale import add_scale_args
 
 StoreOpener = Callable[[argparse.Namespace], object]
 
@@ -36,6 +37,12 @@ def _floats(s: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {s!r}") from None
 
 
+def _scale_fields(args: argparse.Namespace) -> dict:
+    """``workers``, ``ray_address``, ``runs_per_worker`` from the flags (lts_core.scale)."""
+    return {"workers": args.workers, "ray_address": args.ray_address,
+            "runs_per_worker": args.runs_per_worker}
+
+
 def backend_options(args: argparse.Namespace) -> dict:
     from .checks import parse_json_object
 
@@ -49,13 +56,14 @@ def backend_options(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     from .controller import ControllerConfig
     from .engine import ConfigError, Engine
+    from .scale import ScaleError
     from .train import train, train_config_from_args
 
     try:
         ctrl = ControllerConfig(width=args.width, layers=args.layers, heads=args.heads, ff=args.ff,
                                 init_p_yes=args.init_p_yes)
         cfg = train_config_from_args(vars(args), backend_options=backend_options(args),
-                                     controller=ctrl)
+                                     controller=ctrl, **_scale_fields(args))
         cfg.validate()
         if not args.from_db and not args.resume:
             from .config import Settings
@@ -68,6 +76,8 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     store = open_store(args)
     engine = Engine(store)
     overrides = {"epochs": args.epochs} if args.resume and args.epochs else {}
+    if args.resume:  # the workers are this command's, not the checkpoint's
+        overrides.update(_scale_fields(args))
     try:
         res = train(engine, None if args.resume else cfg, out=args.out, resume=args.resume,
                     progress=not args.quiet, **overrides)
@@ -80,6 +90,9 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ScaleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     src = "recorded runs" if args.from_db else "SIMULATED episodes (sim back-end)" \
         if args.backend == "sim" else f"episodes with back-end {args.backend}"
     print(f"\ntraining {res.train_id} on {src} | suite {cfg.suite if not args.resume else '(resumed)'}"
@@ -158,7 +171,10 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--from-db", help="train off-line on the runs recorded in this DuckDB file")
     a("--source-filter", help="with --from-db: SQL condition on runs, e.g. \"backend LIKE '%%/%%'\"")
     a("--quiet", "-q", action="store_true")
+    add_scale_args(tr)
     tr.set_defaults(fn=lambda args: cmd_train(args, open_store))
+    if "run" in sub.choices and not any(x.dest == "workers" for x in sub.choices["run"]._actions):
+        add_scale_args(sub.choices["run"])  # batch `lts run` (its parser is cli.py's)
 
 
 # ---------------------------------------------------------------------------------------- bench
@@ -194,7 +210,7 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
                           backend_options=backend_options(args), policy_options=popts,
                           executor=args.executor, embedder=args.embedder,
                           thresholds=args.thresholds or [], poison=args.poison or 0,
-                          poison_at_s=args.poison_at)
+                          poison_at_s=args.poison_at, **_scale_fields(args))
         cfg.validate()
         from .config import Settings
         from .tasks import load_suite
@@ -211,8 +227,15 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
         from .poison_bench import cmd_poison
 
         return cmd_poison(engine, cfg, args, total, n_tasks)
-    with tqdm(total=total, desc="bench", unit="run", disable=args.quiet, file=sys.stderr) as bar:
-        res = run_bench(engine, cfg, progress=lambda i, n: bar.update(1))
+    from .scale import ScaleError
+
+    try:
+        with tqdm(total=total, desc="bench", unit="run", disable=args.quiet,
+                  file=sys.stderr) as bar:
+            res = run_bench(engine, cfg, progress=lambda i, n: bar.update(1))
+    except ScaleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     label = "SIMULATED agents (sim back-end)" if not llm else f"back-end {args.backend}"
     title = (f"{label} | suite {args.suite} | {n_tasks} tasks x seeds {cfg.seeds} | "
              f"K in {cfg.ks} | executor {cfg.executor} | stop aggregate | batch {res.batch_id}")
@@ -257,4 +280,5 @@ def add_bench_parser(sub, open_store: StoreOpener) -> None:
     a("--combine", help="comma-separated --out folders of earlier benches: join their tables and "
       "plots into --out without running anything")
     a("--quiet", "-q", action="store_true")
+    add_scale_args(b)
     b.set_defaults(fn=lambda args: cmd_bench(args, open_store))

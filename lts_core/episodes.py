@@ -5,6 +5,8 @@
 and the rewards. When the cost term is on, ``EngineEpisodes`` also plays ``none`` on the same task
 and seed once (cached) for the runtime it is compared with.
 
+``RayEpisodes`` plays the same episodes on Ray workers (``lts_core.scale``).
+
 Thread-safety: one training per engine at a time.
 """
 
@@ -31,6 +33,16 @@ def score(answer: str | None, golds: list[str], metric: str) -> float:
     return float(f1_score(answer, golds))
 
 
+def episode_config(cfg: TrainConfig, seed: int, policy: str = "learned") -> RunConfig:
+    """The run settings of a training episode (``learned``, sampling) or of its ``none`` reference."""
+    c = cfg.credit
+    opts = ({"sample": True, "temperature": c.temperature, "epsilon": c.epsilon}
+            if policy == "learned" else {})
+    return RunConfig(teams=cfg.teams, policy=policy, policy_options=opts, backend=cfg.backend,
+                     backend_options=dict(cfg.backend_options), executor="virtual",
+                     max_steps=cfg.max_steps, seed=seed, embedder=cfg.embedder)
+
+
 def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: TrainConfig,
                  seed: int, batch_id: str) -> Episode:
     """One whole K-team run with the live controller sampling; returns its decisions and rewards."""
@@ -40,12 +52,8 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
     c = cfg.credit
     policy = LearnedPolicy(model=model, sample=True, temperature=c.temperature, epsilon=c.epsilon,
                            trace=trace)
-    rc = RunConfig(teams=cfg.teams, policy="learned", backend=cfg.backend,
-                   backend_options=dict(cfg.backend_options), executor="virtual",
-                   max_steps=cfg.max_steps, seed=seed, embedder=cfg.embedder,
-                   policy_options={"sample": True, "temperature": c.temperature,
-                                   "epsilon": c.epsilon})
-    run = engine.prepare_run(task, cfg.suite, rc, batch_id=batch_id, policy=policy)
+    run = engine.prepare_run(task, cfg.suite, episode_config(cfg, seed), batch_id=batch_id,
+                             policy=policy)
     summary = engine.execute(run)
     entry_of = {(a.team_idx, a.step_idx): a.entry_id for a in run.admissions}
     used = {r.entry_id for r in run.bank.reads}
@@ -72,11 +80,23 @@ class EngineEpisodes:
         self.n_tasks, self.per_task = len(self.tasks), cfg.episodes
         self._ref: dict[tuple[str, int], float] = {}
 
+    def seed(self, task: Task, epoch: int, g: int) -> int:
+        """The seed of episode ``g`` of ``task`` in ``epoch``: from the training seed only."""
+        return derive_seed(self.cfg.seed, epoch, task.id, g) % (2 ** 31)
+
+    def groups(self, indices: list[int], epoch: int, train_id: str,
+               model: AdmissionController) -> list[list[Episode]]:
+        """The G episodes of each task of ``indices``, in that order (one gradient step's play)."""
+        return [self.group(i, epoch, train_id, model) for i in indices]
+
+    def close(self) -> None:
+        """Nothing to release here (``RayEpisodes`` shuts its workers down)."""
+
     def group(self, i: int, epoch: int, train_id: str, model: AdmissionController) -> list[Episode]:
         task = self.tasks[i]
         out = []
         for g in range(self.cfg.episodes):
-            seed = derive_seed(self.cfg.seed, epoch, task.id, g) % (2 ** 31)
+            seed = self.seed(task, epoch, g)
             e = play_episode(self.engine, model, task, self.cfg, seed, f"train-{train_id}")
             if self.cfg.credit.cost_alpha:
                 e.runtime_ref_s = self.reference_runtime(task, seed, train_id)
@@ -87,18 +107,81 @@ class EngineEpisodes:
         """Runtime of ``none`` on this task and seed (played once, recorded as batch ``train-ID-ref``)."""
         key = (task.id, seed)
         if key not in self._ref:
-            rc = RunConfig(teams=self.cfg.teams, policy="none", backend=self.cfg.backend,
-                           backend_options=dict(self.cfg.backend_options), executor="virtual",
-                           max_steps=self.cfg.max_steps, seed=seed, embedder=self.cfg.embedder)
-            s = self.engine.run_task(task, self.cfg.suite, rc, batch_id=f"train-{train_id}-ref")
+            s = self.engine.run_task(task, self.cfg.suite, episode_config(self.cfg, seed, "none"),
+                                     batch_id=f"train-{train_id}-ref")
             self._ref[key] = max(1e-6, float(s.record.runtime_s or 0.0))
         return self._ref[key]
 
 
+class RayEpisodes(EngineEpisodes):
+    """Live episodes played on Ray workers (``workers > 1`` or ``ray_address``; lts_core.scale).
+
+    The same episodes as ``EngineEpisodes``: seeds from the training seed, the G episodes of each
+    task of a gradient step played in parallel with that step's weights (sent once, ``ray.put``),
+    and handed back in the sequential order, so 1 or N workers write the same weights. Their runs'
+    records are written by the driver's store. An episode lost with its worker twice stops the
+    training (a gap would change the gradient); ``close()`` shuts the workers down."""
+
+    def __init__(self, engine: Engine, cfg: TrainConfig) -> None:
+        from .scale import ScaleOptions, WorkerPool
+
+        super().__init__(engine, cfg)
+        self.pool = WorkerPool(ScaleOptions.of(cfg), engine.settings)
+        self.version = 0
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def groups(self, indices: list[int], epoch: int, train_id: str,
+               model: AdmissionController) -> list[list[Episode]]:
+        import ray
+
+        from .scale import MAX_ATTEMPTS, ScaleError, lost_run, replay, why_lost
+        from .scale_worker import EpisodeJob
+
+        self.version += 1
+        weights = ray.put(model.state_dict())  # once per gradient step, read by every worker
+        G, cost = self.cfg.episodes, bool(self.cfg.credit.cost_alpha)
+        keys = [(self.tasks[i], self.seed(self.tasks[i], epoch, g)) for i in indices for g in range(G)]
+        jobs = [EpisodeJob(t.id, seed, train_id, self.cfg, cost and (t.id, seed) not in self._ref)
+                for t, seed in keys]
+        eps: list[Episode | None] = [None] * len(jobs)
+        store = self.engine.store
+
+        def on_result(j: int, r) -> None:
+            replay(store, r.ops)
+            if r.reference_runtime_s is not None:
+                self._ref[(keys[j][0].id, keys[j][1])] = r.reference_runtime_s
+            eps[j] = r.episode
+
+        def on_lost(j: int, attempt: int, e: BaseException) -> None:
+            t, seed = keys[j]
+            store.write(lost_run(t, self.cfg.suite, episode_config(self.cfg, seed),
+                                 f"train-{train_id}", "failed", why_lost(e, attempt)).record)
+            if attempt >= MAX_ATTEMPTS:
+                raise ScaleError(f"training episode {j} of task {t.id} (seed {seed}) was lost with "
+                                 "its worker twice; the last finished epoch's checkpoint can be "
+                                 "resumed (--resume)")
+
+        self.pool.run([("episode", (job, self.version, [weights])) for job in jobs], on_result,
+                      on_lost)
+        out = []
+        for n in range(len(indices)):
+            group = [e for e in eps[n * G:(n + 1) * G] if e is not None]
+            for e, (t, seed) in zip(group, keys[n * G:(n + 1) * G], strict=True):
+                if cost:
+                    e.runtime_ref_s = self._ref[(t.id, seed)]
+            out.append(group)
+        return out
+
+
 def episode_source(engine: Engine, cfg: TrainConfig):
-    """Live episodes, or episodes rebuilt from a database of recorded runs (``episodes_from_db``)."""
+    """Live episodes (on Ray workers when ``cfg.workers > 1`` or ``cfg.ray_address``), or episodes
+    rebuilt from a database of recorded runs (``episodes_from_db``)."""
     if cfg.episodes_from_db:
         from .offline_episodes import RecordedEpisodes
 
         return RecordedEpisodes(cfg.episodes_from_db, cfg, store=engine.store)
+    if cfg.workers > 1 or cfg.ray_address:
+        return RayEpisodes(engine, cfg)
     return EngineEpisodes(engine, cfg)

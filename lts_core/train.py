@@ -14,7 +14,8 @@ off-policy). Every epoch writes a ``TrainEpochRecord``, every decision a ``Train
 checkpoint (model + optimizer + config + epoch) and its sidecar JSON. With ``val_tasks`` set, the
 threshold on P(YES) is calibrated on that validation slice after the last epoch (``calibrate.py``).
 Seeds and orders derive from ``seed`` and the epoch only and torch runs single-threaded, so the same
-command on the same machine writes the same weights (``weights_sha``).
+command on the same machine writes the same weights (``weights_sha``), with 1 or N Ray workers
+(``workers``: a step's episodes are played in parallel, ``episodes.RayEpisodes``).
 
 Thread-safety: one training per model; ``stop_event`` (set from any thread) ends it after the
 current batch, with a checkpoint.
@@ -72,6 +73,9 @@ class TrainConfig:
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     episodes_from_db: str | None = None  # a DuckDB file of recorded runs: train off-line on them
     source_filter: str = ""  # off-line: SQL condition on the runs table, e.g. "backend LIKE '%/%'"
+    workers: int = 1  # Ray workers playing a step's episodes (lts_core.scale); 1: no Ray
+    ray_address: str | None = None  # join this Ray cluster instead of starting a local one
+    runs_per_worker: int = 1  # episodes one worker plays at once (threads; LLM back-ends)
 
     def validate(self) -> None:
         if self.reward_metric not in ("f1", "em"):
@@ -91,6 +95,12 @@ class TrainConfig:
             self.val_slice()
         if any(not 0.0 <= t <= 1.0 for t in self.thresholds):
             raise ValueError(f"thresholds must be in [0, 1], got {self.thresholds}")
+        if self.workers < 1 or self.runs_per_worker < 1:
+            raise ValueError(f"workers and runs_per_worker must be at least 1, got {self.workers} "
+                             f"and {self.runs_per_worker}")
+        if self.episodes_from_db and (self.workers > 1 or self.ray_address):
+            raise ValueError("--workers/--ray-address play live episodes; --from-db reads recorded "
+                             "ones (leave --workers at 1)")
         self.credit.validate()
         self.controller.validate()
 
@@ -206,44 +216,48 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
     t0, records, pool = time.time(), [], []
     bar = _progress(progress, total=(cfg.epochs - start_epoch) * n_tasks * source.per_task,
                     desc=f"train {train_id}")
-    stopped = False
-    for epoch in range(start_epoch, cfg.epochs):
-        te = time.time()
-        stepper.losses = []
-        order = list(range(n_tasks))
-        random.Random(derive_seed(cfg.seed, "order", epoch)).shuffle(order)
-        eps_epoch: list[Episode] = []
-        for b0 in range(0, n_tasks, cfg.batch_tasks):
-            groups = [source.group(i, epoch, train_id, model)
-                      for i in order[b0:b0 + cfg.batch_tasks]]
-            groups = [g for g in groups if g]
-            if bar:
-                bar.update(sum(len(g) for g in groups))
-            assign_credit(groups, cfg.credit)
-            if not cfg.reuse_passes:
-                stepper.step([e for g in groups for e in g])
-            _record_decisions(engine, train_id, epoch, groups, len(eps_epoch))
-            eps_epoch.extend(e for g in groups for e in g)
-            if bar:
-                ls = stepper.losses
-                bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(ls):.3f}" if ls else "-")
-            if stop_event is not None and stop_event.is_set():
+    try:
+        stopped = False
+        for epoch in range(start_epoch, cfg.epochs):
+            te = time.time()
+            stepper.losses = []
+            order = list(range(n_tasks))
+            random.Random(derive_seed(cfg.seed, "order", epoch)).shuffle(order)
+            eps_epoch: list[Episode] = []
+            for b0 in range(0, n_tasks, cfg.batch_tasks):
+                ids = order[b0:b0 + cfg.batch_tasks]
+                groups = (source.groups(ids, epoch, train_id, model) if hasattr(source, "groups")
+                          else [source.group(i, epoch, train_id, model) for i in ids])
+                groups = [g for g in groups if g]
+                if bar:
+                    bar.update(sum(len(g) for g in groups))
+                assign_credit(groups, cfg.credit)
+                if not cfg.reuse_passes:
+                    stepper.step([e for g in groups for e in g])
+                _record_decisions(engine, train_id, epoch, groups, len(eps_epoch))
+                eps_epoch.extend(e for g in groups for e in g)
+                if bar:
+                    ls = stepper.losses
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(ls):.3f}" if ls else "-")
+                if stop_event is not None and stop_event.is_set():
+                    stopped = True
+                    break
+            if cfg.reuse_passes and not stopped:
+                pool = (pool if cfg.accumulate else []) + eps_epoch
+                _reuse_passes(stepper, pool, cfg, epoch, stop_event)
+            rec = _epoch_record(train_id, epoch + 1, eps_epoch, stepper.losses, time.time() - te, cfg)
+            engine.store.write(rec)
+            records.append(rec)
+            meta = _meta(cfg, train_id, epoch + 1, model)
+            save_checkpoint(path, model, optimizer=stepper.opt, meta=meta)
+            write_sidecar(path, meta, records)
+            if on_epoch:
+                on_epoch(rec)
+            if stopped or (stop_event is not None and stop_event.is_set()):
                 stopped = True
                 break
-        if cfg.reuse_passes and not stopped:
-            pool = (pool if cfg.accumulate else []) + eps_epoch
-            _reuse_passes(stepper, pool, cfg, epoch, stop_event)
-        rec = _epoch_record(train_id, epoch + 1, eps_epoch, stepper.losses, time.time() - te, cfg)
-        engine.store.write(rec)
-        records.append(rec)
-        meta = _meta(cfg, train_id, epoch + 1, model)
-        save_checkpoint(path, model, optimizer=stepper.opt, meta=meta)
-        write_sidecar(path, meta, records)
-        if on_epoch:
-            on_epoch(rec)
-        if stopped or (stop_event is not None and stop_event.is_set()):
-            stopped = True
-            break
+    finally:
+        getattr(source, "close", lambda: None)()  # Ray workers (--workers) shut down
     if bar:
         bar.close()
     engine.store.flush()
@@ -286,7 +300,7 @@ def _reuse_passes(stepper: _Stepper, pool: list[Episode], cfg: TrainConfig, epoc
 
 
 def _meta(cfg: TrainConfig, train_id: str, epoch: int, model: AdmissionController) -> dict:
-    from .engine import _redact
+    from .secrets import redact_config as _redact
 
     return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite, "recipe": cfg.recipe,
             "train_config": _redact(cfg.to_dict()),
