@@ -4,7 +4,8 @@ Order: the task file is loaded and checked first (a bad file never creates the d
 setting of every job (``lts_core.checks``: names, numbers, options; the policy and back-end are built
 once), and only then is the database opened and the first run started. Exit status: 0 when every run
 finished, 1 when any run failed (one line per failed run on stderr), 2 for a bad setting or file,
-130 on Ctrl-C and 143 on SIGTERM (the run in progress is recorded ``interrupted``).
+130 on Ctrl-C and 143 on SIGTERM (the run in progress is recorded ``interrupted``). With
+``--workers N`` / ``--ray-address`` the runs are played on Ray workers (``lts_core.scale``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from . import interrupts
 from .checks import check_components, options_per_policy, parse_json_object
 from .config import Settings
 from .engine import ConfigError, Engine, Run, RunConfig, RunSummary
+from .scale import ScaleError, options_from_args, play_runs
 from .store import StoreError
 from .tasks import Suite, Task, load_suite
 
@@ -124,6 +126,7 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     suite = load_suite(args.suite, settings.data_dir)
     tasks = select_tasks(suite, args)
     jobs = plan_jobs(args, tasks)
+    scale = options_from_args(args)
     store = open_store(args)
     engine = Engine(store, settings)
     batch = uuid.uuid4().hex[:8]
@@ -131,14 +134,26 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     current: list[Run] = []
     t0 = time.time()
     try:
-        for cfg, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet, file=sys.stderr):
-            interrupts.check()
-            summaries.append(run_one(engine, task, suite, cfg, batch, current))
+        if scale.enabled:  # on Ray workers (lts_core.scale); summaries in the jobs' order
+            with tqdm(total=len(jobs), desc="runs", unit="run", disable=args.quiet,
+                      file=sys.stderr) as bar:
+                summaries = play_runs(engine, [(t, c) for c, t in jobs], args.suite, batch, scale,
+                                      progress=lambda i, n: bar.update(1))
+        else:
+            for cfg, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet,
+                                  file=sys.stderr):
+                interrupts.check()
+                summaries.append(run_one(engine, task, suite, cfg, batch, current))
         store.flush()
+    except ScaleError as e:
+        store.close()
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         store.close()  # commits everything queued, the interrupted run's final row included
         what = (f"run {current[0].run_id} is recorded as interrupted" if current
-                else "no run was in progress")
+                else "the runs in flight on Ray workers are recorded as interrupted"
+                if scale.enabled else "no run was in progress")
         print(f"\ninterrupted ({interrupts.name()}): {len(summaries)} of {len(jobs)} run(s) "
               f"done in batch {batch}; {what}", file=sys.stderr)
         return interrupts.exit_code()

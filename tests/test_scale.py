@@ -1,0 +1,169 @@
+"""Scale-out on Ray (lts_core.scale): the same figures and rows as the sequential path, a dead
+worker's run retried, Ctrl-C leaving no Ray process, and training writing the same weights.
+
+Light on purpose: a local Ray cluster with 2 CPUs started once for the module (and shut down at its
+end), the demo suite, K=2, the hash embedder, the virtual executor and the simulator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lts_core.bench import BenchConfig, run_bench
+from lts_core.controller import ControllerConfig
+from lts_core.scale import ScaleOptions, WorkerPool, play_runs
+from lts_core.train import TrainConfig, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine_helpers import REPO, fast_config  # noqa: E402
+
+ray = pytest.importorskip("ray")
+
+FIGURES = ["policy", "K", "seed", "task_id", "level", "status", "em", "f1", "runtime_s",
+           "decisions", "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens",
+           "wrong_entries"]
+TABLES = ["runs", "teams", "steps", "admissions", "memory_entries", "memory_reads", "tool_calls",
+          "llm_calls"]
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose environment holds ``LTS_TEST_MARK=marker``."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            env = (p / "environ").read_bytes()
+            state = (p / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"LTS_TEST_MARK={marker}".encode() in env.split(b"\0") and state != "Z":
+            out.append(int(p.name))
+    return out
+
+
+def test_ctrl_c_stops_every_worker_and_leaves_no_ray_process(tmp_path):
+    """Runs first, before this module's own cluster: a bench with 2 workers in a child process,
+    Ctrl-C to its process group (as a terminal sends it), then no process of its session remains."""
+    marker = uuid.uuid4().hex
+    ray_tmp = tempfile.mkdtemp(prefix="lts-ray-")
+    env = {**os.environ, "LTS_TEST_MARK": marker, "LTS_RAY_TMPDIR": ray_tmp,
+           "LTS_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "lts_core.cli", "--db", str(tmp_path / "c.duckdb"), "bench",
+           "--suite", "demo", "--policies", "none,all,dedup", "-k", "2,3,5", "--seeds", "0,1,2",
+           "--embedder", "hash", "--workers", "2", "--out", str(tmp_path / "out")]
+    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            if len(_processes_with(marker)) >= 4:  # driver, Ray's own processes, workers
+                break
+            time.sleep(0.5)
+        time.sleep(3)  # the workers are playing runs
+        assert p.poll() is None, p.communicate()[1].decode()[-2000:]
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, err.decode()[-2000:]
+    assert "interrupted" in err.decode()
+    deadline = time.time() + 20
+    while _processes_with(marker) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _processes_with(marker) == []
+    from lts_core.store import Store
+
+    with Store(tmp_path / "c.duckdb", read_only=True) as s:  # what finished is recorded
+        st = s.query("SELECT status, count(*) n FROM runs GROUP BY status")
+    assert set(st.status) <= {"finished", "interrupted"}
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """One local cluster (2 CPUs) for the module; every WorkerPool below joins it."""
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tempfile.mkdtemp(prefix="lts-ray-"),
+             logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def _bench(engine, **kw):
+    cfg = BenchConfig(suite="demo", policies=["none", "dedup"], ks=[2], seeds=[0, 1], limit=2,
+                      embedder="hash", **kw)
+    return run_bench(engine, cfg)
+
+
+def _rows_per_table(store, batch: str) -> dict[str, int]:
+    return {t: int(store.scalar(f"SELECT count(*) FROM {t} WHERE run_id IN "
+                                "(SELECT run_id FROM runs WHERE batch_id = ?)", [batch]))
+            for t in TABLES}
+
+
+def test_two_workers_give_the_sequential_figures_and_rows(engine, ray_session):
+    seq = _bench(engine)
+    par = _bench(engine, workers=2)
+    engine.store.flush()
+    assert len(seq.runs) == 12 and (seq.runs.status == "finished").all()
+    assert seq.runs[FIGURES].equals(par.runs[FIGURES])  # run for run, in the sequential order
+    timed = ["ctrl_%", "ctrl_%_std"]  # real decision time over real wall time: never identical
+    assert seq.summary.drop(columns=timed).equals(par.summary.drop(columns=timed))
+    assert _rows_per_table(engine.store, seq.batch_id) == _rows_per_table(engine.store, par.batch_id)
+    assert par.runs.run_id.str.fullmatch(r"[0-9a-f]{12}").all()  # the engine's run-id scheme
+    assert set(par.runs.run_id).isdisjoint(seq.runs.run_id)
+
+
+def _killing(pool: WorkerPool, doomed: dict[int, set[int]]) -> None:
+    """Make the worker that receives job i on attempt a die first, for a in doomed[i]."""
+    def hook(actor, i: int, attempt: int) -> None:
+        if attempt in doomed.get(i, set()):
+            actor.die.remote()  # runs before the job on that worker: it dies holding the job
+
+    pool.fault_hook = hook
+
+
+def test_a_dead_workers_run_is_retried_once_and_recorded(engine, demo_suite, ray_session):
+    """Job 1's worker dies once: retried on a new worker, same figures. Job 0's dies on the retry
+    too: recorded failed, and the batch goes on. Every lost attempt is a ``failed`` run row."""
+    jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(3)]
+    expected = [engine.run_task(t, demo_suite, rc).record.runtime_s for t, rc in jobs]
+    with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
+        _killing(pool, {0: {1, 2}, 1: {1}})
+        out = play_runs(engine, jobs, "demo", "b-retry", pool.opts, pool=pool)
+        assert pool.replaced == 3
+    engine.store.flush()
+    assert [s.record.status for s in out] == ["failed", "finished", "finished"]
+    assert "not retried again" in out[0].record.error
+    assert [s.record.runtime_s for s in out[1:]] == expected[1:]  # the retry plays the same run
+    lost = engine.store.query("SELECT task_id, error FROM runs WHERE batch_id = 'b-retry' AND "
+                              "status = 'failed' ORDER BY created_at")
+    assert sorted(lost.task_id) == sorted([jobs[0][0].id, jobs[0][0].id, jobs[1][0].id])
+    assert lost.error.str.contains("worker died").all()
+    assert lost.error.str.endswith("retried on another worker").sum() == 2
+
+
+def test_training_with_two_workers_writes_the_weights_of_one(engine, tmp_path, ray_session):
+    def cfg(workers: int) -> TrainConfig:
+        return TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, batch_tasks=2, teams=2,
+                           embedder="hash", controller=ControllerConfig(width=32, heads=2, ff=32,
+                                                                        layers=1),
+                           workers=workers)
+
+    one = train(engine, cfg(1), out=tmp_path / "one.pt")
+    two = train(engine, cfg(2), out=tmp_path / "two.pt")
+    engine.store.flush()
+    assert one.epochs[0].loss != 0.0  # a gradient step was taken
+    assert two.weights_sha == one.weights_sha
+    for r in (one, two):
+        n = engine.store.scalar("SELECT count(*) FROM runs WHERE batch_id = ?",
+                                [f"train-{r.train_id}"])
+        assert n == 4
