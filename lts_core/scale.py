@@ -180,12 +180,13 @@ class WorkerPool:
         if self.started:
             try:
                 if opts.ray_address:
-                    ray.init(address=opts.ray_address, logging_level=logging.WARNING)
+                    ray.init(address=opts.ray_address, logging_level=logging.WARNING,
+                             log_to_driver=False)
                 else:
                     tmp = ray_temp_dir(settings)
                     tmp.mkdir(parents=True, exist_ok=True)
                     ray.init(num_cpus=opts.workers, include_dashboard=False, _temp_dir=str(tmp),
-                             logging_level=logging.WARNING)
+                             logging_level=logging.WARNING, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise ScaleError(f"cannot start or join Ray (address {opts.ray_address or 'local'}"
                                  f"): {e}") from e

@@ -1,0 +1,145 @@
+"""Scale-out benchmark (issue #12): the same bench sequentially and on Ray workers, and the writer.
+
+Prints (never asserts):
+
+1. Wall time of one bench, K=3, hotpotqa-dev, policies none/dedup/learned, the first ``--limit``
+   tasks (20: 60 runs), seed 0, sim back-end, virtual executor, MiniLM. The simulator's ``oracle``
+   bound is left out (``BenchConfig.oracle=False``) so the bench is exactly those runs. Played
+   (a) sequentially in this process, (b) with ``--workers`` workers on a local Ray cluster this
+   command starts (Ray's start-up and the workers' loading included), (c) the same with Ray already
+   up (only the workers' start and loading included). Each on a fresh engine and database, so each
+   pays for loading the suite, its index and the embedder. Ratios, and whether every run's figures
+   (em, f1, runtime_s, decisions, admitted, entries, reads, tokens, ...) are identical.
+   Steady state: runs per second between the first and the last finished run (no start-up).
+2. The driver's one writer: rows per run (from the database), rows/s the Store needs at N workers
+   (N x the sequential runs/s x rows per run), against rows/s it writes: the recorded ops of real
+   runs replayed through a fresh Store (as the driver does) until flushed.
+
+Run from the repository root (SIMULATED agents; figures depend on the machine and its load)::
+
+    .venv/bin/python benchmarks/scale_bench.py
+    .venv/bin/python benchmarks/scale_bench.py --limit 3      # a quick check: 9 runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from lts_core import Engine, Store
+from lts_core.bench import BenchConfig, run_bench
+from lts_core.config import Settings
+from lts_core.records import TABLES
+
+FIGURES = ["policy", "K", "seed", "task_id", "status", "em", "f1", "runtime_s", "decisions",
+           "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens"]
+
+
+def one_bench(cfg: BenchConfig, folder: Path) -> tuple[float, float, pd.DataFrame, int]:
+    """(wall s, steady runs/s, runs, rows written) of ``cfg`` on a fresh engine and database."""
+    store = Store(folder / f"{uuid.uuid4().hex[:6]}.duckdb")
+    engine = Engine(store, Settings.from_env())
+    stamps: list[float] = []
+    t0 = time.perf_counter()
+    res = run_bench(engine, cfg, progress=lambda i, n: stamps.append(time.perf_counter()))
+    wall = time.perf_counter() - t0
+    store.flush()
+    rows = store.rows_written
+    store.close()
+    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
+    return wall, steady, res.runs, rows
+
+
+def writer_rows_per_s(cfg: BenchConfig, folder: Path, copies: int) -> tuple[float, int]:
+    """Rows/s the driver's Store writes: the ops of ``cfg``'s first runs, recorded by a worker's
+    ``RecordBuffer``, replayed ``copies`` times (fresh run ids) through a fresh Store, flushed."""
+    from lts_core.engine import RunConfig
+    from lts_core.scale import RecordBuffer, replay
+
+    buf = RecordBuffer(folder / "unused")
+    engine = Engine(buf, Settings.from_env())  # type: ignore[arg-type]
+    suite = engine.suite(cfg.suite)
+    ops = []
+    for task in suite.tasks[:2]:
+        s = engine.run_task(task, suite, RunConfig(teams=3, policy="dedup"))
+        ops += buf.take(s.record.run_id)
+    batches = []
+    for _ in range(copies):
+        ids: dict[str, str] = {}
+        batch = []
+        for op, rec in ops:
+            r = copy.copy(rec)
+            r.run_id = ids.setdefault(rec.run_id, uuid.uuid4().hex[:12])
+            batch.append((op, r))
+        batches.append(batch)
+    store = Store(folder / "writer.duckdb")
+    t0 = time.perf_counter()
+    n = sum(replay(store, b) for b in batches)
+    store.flush(timeout=600)
+    dt = time.perf_counter() - t0
+    store.close()
+    return n / dt, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--limit", type=int, default=20, help="tasks (x 3 policies = runs)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--writer-copies", type=int, default=100,
+                    help="replays of 2 recorded runs for the writer measurement")
+    a = ap.parse_args()
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    folder = Path(tempfile.mkdtemp(prefix="lts-scale-bench-"))
+    os.environ.setdefault("LTS_RAY_TMPDIR", tempfile.mkdtemp(prefix="lts-ray-"))
+    base = dict(suite="hotpotqa-dev", policies=["none", "dedup", "learned"], ks=[3], seeds=[0],
+                limit=a.limit, oracle=False)
+    print(f"SIMULATED agents | {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} | bench: "
+          f"hotpotqa-dev, {a.limit} tasks x none/dedup/learned x K=3 x seed 0 (oracle left out)")
+
+    seq_wall, seq_rate, seq_runs, rows = one_bench(BenchConfig(**base), folder)
+    print(f"sequential:                      {len(seq_runs)} runs, {seq_wall:6.1f} s wall, steady "
+          f"{seq_rate:.2f} runs/s")
+    par_wall, par_rate, par_runs, _ = one_bench(BenchConfig(**base, workers=a.workers), folder)
+    same = seq_runs[FIGURES].equals(par_runs[FIGURES])
+    print(f"{a.workers} workers (Ray started here):  {len(par_runs)} runs, {par_wall:6.1f} s wall, "
+          f"steady {par_rate:.2f} runs/s")
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=a.workers, include_dashboard=False, logging_level=logging.WARNING,
+             _temp_dir=os.environ["LTS_RAY_TMPDIR"])
+    try:
+        warm_wall, warm_rate, warm_runs, _ = one_bench(BenchConfig(**base, workers=a.workers),
+                                                       folder)
+    finally:
+        ray.shutdown()
+    same = same and seq_runs[FIGURES].equals(warm_runs[FIGURES])
+    print(f"{a.workers} workers (Ray already up):   {len(warm_runs)} runs, {warm_wall:6.1f} s wall, "
+          f"steady {warm_rate:.2f} runs/s")
+    print(f"speed-up: {seq_wall / par_wall:.2f}x wall (Ray start included), "
+          f"{seq_wall / warm_wall:.2f}x wall (Ray up), {par_rate / seq_rate:.2f}x steady state")
+    print(f"figures identical run for run (sequential vs {a.workers} workers, both passes): "
+          f"{'yes' if same else 'NO'}")
+
+    per_run = rows / len(seq_runs)
+    cap, n = writer_rows_per_s(BenchConfig(**base), folder, a.writer_copies)
+    print(f"\nwriter: {per_run:.0f} rows per run (all {len(TABLES)} tables; inserts and updates); "
+          f"the Store writes {cap:,.0f} rows/s ({n:,} replayed rows)")
+    for w in (1, a.workers, 16, 64, 256):
+        need = w * seq_rate * per_run
+        print(f"  {w:>4} workers x {seq_rate:.2f} runs/s each: needs {need:>9,.0f} rows/s = "
+              f"{100 * need / cap:5.1f}% of the writer")
+    print(f"  the writer saturates at ~{cap / (seq_rate * per_run):.0f} simulator workers; a "
+          f"real-model run (~15 min) needs ~{per_run / 900:.2f} rows/s per worker")
+
+
+if __name__ == "__main__":
+    main()
