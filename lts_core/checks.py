@@ -17,11 +17,11 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from .engine import ConfigError
 from .limits import MAX_JSON_DEPTH, MAX_OPTION_JSON_CHARS, json_depth
+from .registry import BACKENDS, EMBEDDERS, EXECUTORS, POLICIES, ConfigError, resolve_backend
 
 if TYPE_CHECKING:
-    from .engine import RunConfig
+    from .run_config import RunConfig
 
 
 def _int(cfg: RunConfig, name: str, lo: int, hi: int | None = None) -> None:
@@ -38,23 +38,18 @@ def _number(v: Any) -> bool:
 
 
 def backend_known(name: str) -> bool:
-    from .backends import BACKENDS
-
-    return isinstance(name, str) and (name in BACKENDS or "/" in name)
+    return isinstance(name, str) and resolve_backend(name, {})[0] in BACKENDS
 
 
 def check_config(cfg: RunConfig) -> None:
     """Names, numbers and option types of one run's settings (see the module docstring)."""
-    from .embeddings import EMBEDDERS
-    from .policies import POLICIES
-
-    if cfg.policy not in POLICIES:
-        raise ConfigError(f"unknown policy {cfg.policy!r}; choose one of: {', '.join(POLICIES)}")
+    POLICIES.check(cfg.policy)
     if not backend_known(cfg.backend):
         raise ConfigError(f"unknown back-end {cfg.backend!r}: use 'sim' or a litellm model string "
                           "such as 'openai/gpt-4o-mini'")
-    if cfg.embedder not in EMBEDDERS:
-        raise ConfigError(f"unknown embedder {cfg.embedder!r}; choose one of: {', '.join(EMBEDDERS)}")
+    EMBEDDERS.check(cfg.embedder)
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {cfg.executor!r}")
     _int(cfg, "teams", 1, 64)
     _int(cfg, "max_steps", 1, 500)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int):
@@ -81,24 +76,12 @@ def _known_options(cls: type) -> list[str] | None:
     return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
 
 
-def _policy_class(name: str) -> type:
-    import importlib
-
-    from .policies import POLICIES
-
-    mod, cls = POLICIES[name].split(":")
-    return getattr(importlib.import_module(mod), cls)
-
-
 def check_components(cfg: RunConfig) -> None:
     """Build the run's policy and back-end once; an option they refuse becomes a ConfigError."""
     from .backends import make_backend
     from .policies import make_policy
 
-    try:
-        known = _known_options(_policy_class(cfg.policy))
-    except ModuleNotFoundError as e:
-        raise ConfigError(f"policy {cfg.policy!r} is not available in this build ({e})") from e
+    known = _known_options(POLICIES.load(cfg.policy))
     unknown = sorted(set(cfg.policy_options) - set(known)) if known is not None else []
     if unknown:
         allowed = f"its options are: {', '.join(known)}" if known else "it takes no options"
@@ -138,8 +121,6 @@ def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:
 
 def options_per_policy(opts: dict[str, Any], policies: list[str]) -> dict[str, dict[str, Any]]:
     """``--policy-options`` for each policy: keyed by policy name, or one object for all."""
-    from .policies import POLICIES
-
     keyed = [k for k in opts if k in POLICIES]
     if not keyed:
         return {p: dict(opts) for p in policies}

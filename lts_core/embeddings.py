@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .embedding_cache import EmbeddingCache
+from .registry import EMBEDDERS
 
 DIM = 384
 
@@ -122,7 +123,6 @@ class HashEmbedder(Embedder):
         return out
 
 
-EMBEDDERS: dict[str, Callable[[], Embedder]] = {"minilm": MiniLMEmbedder, "hash": HashEmbedder}
 _instances: dict[str, Embedder] = {}
 _instances_lock = threading.Lock()
 
@@ -131,7 +131,5 @@ def get_embedder(name: str = "minilm") -> Embedder:
     """The process-wide embedder of this name (created on first use)."""
     with _instances_lock:
         if name not in _instances:
-            if name not in EMBEDDERS:
-                raise ValueError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
-            _instances[name] = EMBEDDERS[name]()
+            _instances[name] = EMBEDDERS.create(name)
         return _instances[name]

@@ -23,9 +23,10 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 from . import interrupts
+from .registry import EXECUTORS
 
 if TYPE_CHECKING:
-    from .engine import Run
+    from .run import Run
 
 
 class Executor(Protocol):
@@ -96,10 +97,6 @@ class ThreadExecutor:
         return max([tm.rec.t_end or 0.0 for tm in run.teams] + [0.0])
 
 
-EXECUTORS: dict[str, type] = {"virtual": VirtualExecutor, "threads": ThreadExecutor}
-
-
 def get_executor(name: str) -> Executor:
-    if name not in EXECUTORS:
-        raise ValueError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")
-    return EXECUTORS[name]()
+    """A new executor by its registered name (``lts_core.registry.EXECUTORS``)."""
+    return EXECUTORS.create(name)

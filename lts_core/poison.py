@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .backends.sim import lead, summary_answer, summary_open
 
 if TYPE_CHECKING:
-    from .engine import Run
+    from .run import Run
     from .tasks import Task
 
 PLANTED_TEAM = -1  # the team index of a planted entry
@@ -57,7 +57,7 @@ def _wrong_answer(task: Task, rng: random.Random) -> str:
 
 def poison_entries(task: Task, seed: int, n: int) -> list[Planted]:
     """The N wrong entries for ``task`` under ``seed`` (deterministic; the same for every policy)."""
-    from .engine import derive_seed
+    from .seeds import derive_seed
 
     out: list[Planted] = []
     hops = task.hop_titles or [task.question[:60]]

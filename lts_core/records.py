@@ -48,6 +48,8 @@ class RunRecord:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     error_detail: str | None = None  # the traceback behind ``error``, for developers
+    memory_on: bool | None = None  # teams had a shared bank (None: recorded before this column)
+    speed: float | None = None  # threads executor: run-clock seconds per real second
 
 
 @dataclass
@@ -106,6 +108,9 @@ class AdmissionRecord:
     features_json: str = "{}"
     decide_ms: float = 0.0
     entry_id: int | None = None
+    # what the score was compared with: admitted at and above it (None: not a threshold decision,
+    # e.g. a training draw, or recorded before this column)
+    threshold: float | None = None
 
 
 @dataclass

@@ -7,6 +7,10 @@ admission happens and the entry becomes visible to other teams. So the virtual a
 executors run exactly the same team code. A step's summary (the memory key it may become) is
 model output: it is cut to ``limits.MAX_SUMMARY_CHARS``.
 
+A team gets only what it needs (its run id, task, step budget, toolbox, and the bank or None when
+memory is off); it never sees the run. Records of its steps are written by the run, which also ends
+teams (``Run.end_team``: scoring and the final row).
+
 Thread-safety: a Team is driven by one thread at a time (its own thread, or the virtual loop).
 """
 
@@ -14,17 +18,18 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .backends.base import Action, Agent, LLMUsage, TeamView, ToolOutput, as_usages
 from .faults import attach_usages
 from .limits import MAX_SUMMARY_CHARS, cut
-from .records import LLMCallRecord, MemoryReadRecord, StepRecord, TeamRecord, ToolCallRecord
+from .records import MemoryReadRecord, StepRecord, TeamRecord
 
 if TYPE_CHECKING:
-    from .engine import Run
+    from .memory import MemoryBank
+    from .tasks import Task
+    from .tools import Toolbox
 
 
 @dataclass
@@ -45,19 +50,21 @@ class PendingStep:
 
 
 class Team:
-    def __init__(self, run: Run, idx: int, agent: Agent, rng: random.Random) -> None:
-        self.run = run
-        self.idx = idx
-        self.agent = agent
-        self.rng = rng
+    def __init__(self, idx: int, agent: Agent, rng: random.Random, *, run_id: str, task: Task,
+                 max_steps: int, toolbox: Toolbox, bank: MemoryBank | None,
+                 free_summaries: bool = False) -> None:
+        self.idx, self.agent, self.rng = idx, agent, rng
+        self.run_id, self.task, self.max_steps = run_id, task, max_steps
+        self.toolbox, self.bank = toolbox, bank  # bank None: memory is off (M1-Parallel)
+        self.free_summaries = free_summaries  # sim-only oracle bound: steps cost no summary call
         self.step_idx = 0
-        self.rec = TeamRecord(run.run_id, idx)
+        self.rec = TeamRecord(run_id, idx)
         self.done = False
 
     def view(self, now: float) -> TeamView:
-        mem = self.run.policy.uses_memory
-        keys = self.run.bank.keys_at(now) if mem else []
-        return TeamView(self.run.task, self.idx, self.step_idx, self.run.config.max_steps, now, keys, mem)
+        mem = self.bank is not None
+        keys = self.bank.keys_at(now) if self.bank is not None else []
+        return TeamView(self.task, self.idx, self.step_idx, self.max_steps, now, keys, mem)
 
     def step(self, now: float) -> PendingStep:
         """Decide, execute and summarise the next step; raises on a back-end failure, with the
@@ -70,12 +77,11 @@ class Team:
             raise
 
     def _step(self, now: float, usages: list[LLMUsage]) -> PendingStep:
-        run = self.run
         view = self.view(now)
         action, decided = self.agent.decide(view)
         usages.extend(decided)
         reads: list[MemoryReadRecord] = []
-        tb = run.toolbox
+        tb = self.toolbox
         if action.kind == "search":
             out = tb.search(action.arg, self.rng)
         elif action.kind == "open":
@@ -83,7 +89,9 @@ class Team:
         elif action.kind == "answer":
             out = tb.answer(action.arg)
         elif action.kind == "memory_read":
-            text, reads = run.bank.fetch(list(action.entry_ids), reader_team=self.idx,
+            if self.bank is None:
+                raise ValueError("back-end asked to read the bank, but memory is off in this run")
+            text, reads = self.bank.fetch(list(action.entry_ids), reader_team=self.idx,
                                          reader_step=self.step_idx, t=now,
                                          similarities=list(action.similarities) or None)
             out = ToolOutput(text, {"entry_ids": list(action.entry_ids)})
@@ -94,7 +102,7 @@ class Team:
         self.agent.observe(action, out, view)
         if view.memory_on and action.kind != "memory_read":
             s, su = self.agent.summarize(action, out)
-            if not run.policy.free_summaries:  # the sim-only oracle bound needs no summary call
+            if not self.free_summaries:  # the sim-only oracle bound needs no summary call
                 usages.extend(as_usages(su))
         else:
             # No summary call: without a bank M1-Parallel has none, and a memory read only re-uses
@@ -105,7 +113,7 @@ class Team:
         spent = sum(u.seconds for u in usages if u.real)
         llm_s = sum(u.seconds for u in usages)
         rec = StepRecord(
-            run_id=run.run_id, team_idx=self.idx, step_idx=self.step_idx, action=action.kind,
+            run_id=self.run_id, team_idx=self.idx, step_idx=self.step_idx, action=action.kind,
             arg=action.arg[:500], u=action.instruction, o=out.text, s=cut(s, MAX_SUMMARY_CHARS), t_start=now, t_end=now,
             llm_s=round(llm_s, 4), tool_s=round(out.latency_s, 4),
             prompt_tokens=sum(u.prompt_tokens for u in usages),
@@ -117,35 +125,15 @@ class Team:
         self.step_idx += 1
         return PendingStep(self, action, rec, modelled, spent, out, payload, usages, reads)
 
-    def tool_call_record(self, p: PendingStep) -> ToolCallRecord | None:
-        if p.action.kind not in ("search", "open"):
-            return None
-        return ToolCallRecord(self.run.run_id, self.idx, p.record.step_idx, p.action.kind,
-                              p.action.arg[:500], p.output.ok, round(p.output.latency_s, 4),
-                              round(p.output.compute_ms, 3), len(p.output.text), p.output.error)
-
-    def llm_records(self, p: PendingStep) -> list[LLMCallRecord]:
-        return [LLMCallRecord(self.run.run_id, self.idx, p.record.step_idx, u.purpose, u.model,
-                              u.prompt_tokens, u.completion_tokens, round(u.seconds, 4),
-                              u.cost_usd, u.real, u.ok, u.error) for u in p.usages]
-
     def finish(self, status: str, t: float, answer: str | None = None, error: str | None = None,
-               error_detail: str | None = None) -> None:
-        """End the team (first call wins); ``error`` is one line for users, ``error_detail`` the
-        traceback."""
+               error_detail: str | None = None) -> bool:
+        """Mark the team ended; False when it had ended already (the first end wins).
+        ``error`` is one line for users, ``error_detail`` the traceback. Call ``Run.end_team``,
+        which also scores the answer and records the row."""
         if self.done:
-            return
+            return False
         self.done = True
         r = self.rec
         r.status, r.t_end, r.answer, r.error, r.steps = status, t, answer, error, self.step_idx
         r.error_detail = error_detail
-        if answer is not None:
-            from .scoring import exact_match, f1_score
-
-            r.em = exact_match(answer, self.run.task.golds)
-            r.f1 = f1_score(answer, self.run.task.golds)
-        self.run.store.update(r)
-
-
-def now_wall() -> float:
-    return time.time()
+        return True

@@ -78,7 +78,7 @@ def test_runs_and_show(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
 
 def test_run_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
     """``lts run`` output, on the hash embedder (the CLI always builds RunConfig with its default)."""
-    import lts_core.engine as eng
+    import lts_core.run as eng  # where a run builds its embedder
 
     real = eng.get_embedder
     monkeypatch.setattr(eng, "get_embedder", lambda name="minilm": real("hash"))
@@ -183,7 +183,7 @@ def test_show_prints_one_line_per_error(tmp_path: Path, capsys: pytest.CaptureFi
 def test_run_exits_1_naming_each_failed_run(tmp_path: Path, capsys: pytest.CaptureFixture,
                                             monkeypatch, register_backend) -> None:
     """`lts run` exited 0 when every run failed. Now: 1, and one line per failed run."""
-    import lts_core.engine as eng
+    import lts_core.run as eng  # where a run builds its embedder
 
     real = eng.get_embedder
     monkeypatch.setattr(eng, "get_embedder", lambda name="minilm": real("hash"))

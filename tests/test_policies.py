@@ -78,9 +78,14 @@ def test_dedup_threshold_moves_the_decision() -> None:
     assert 0.5 < cos < 0.999
     assert make_policy("dedup", similarity=cos - 0.01).decide(_ctx(near)).admit is False
     assert make_policy("dedup", similarity=min(1.0, cos + 0.01)).decide(_ctx(near)).admit is True
-    # similarity 1.0: only exact duplicates are rejected
+    # one rule for every policy (#13): admitted at and above the threshold (novelty >= 1 -
+    # similarity), so a key exactly at the similarity limit is admitted, an exact duplicate only
+    # when similarity is 1.0
+    at = make_policy("dedup", similarity=round(cos, 4)).decide(_ctx(near))  # cosines keep 4 digits
+    assert at.admit and at.threshold == pytest.approx(1 - cos, abs=1e-4)
     one = make_policy("dedup", similarity=1.0)
-    assert one.decide(_ctx(near)).admit and not one.decide(_ctx(KEYS[0])).admit
+    assert one.decide(_ctx(KEYS[0])).admit
+    assert not make_policy("dedup", similarity=0.999).decide(_ctx(KEYS[0])).admit
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.2, 1.01, 5])

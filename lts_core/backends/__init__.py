@@ -1,4 +1,4 @@
-"""Agent back-end registry: name -> "module:Class", imported on first use.
+"""Agent back-ends. The names live in the one registry (``lts_core.registry.BACKENDS``).
 
 ``make_backend("sim")`` is the offline simulated agent. Any other name containing a "/" (a litellm
 model string such as ``openai/gpt-4o-mini`` or ``ollama/qwen3:8b``) selects the ``llm`` back-end with
@@ -7,9 +7,9 @@ that model.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from ..registry import BACKENDS, resolve_backend
 from .base import (
     ACTIONS,
     Action,
@@ -22,25 +22,11 @@ from .base import (
     majority_vote,
 )
 
-BACKENDS: dict[str, str] = {
-    "sim": "lts_core.backends.sim:SimBackend",
-    "llm": "lts_core.backends.llm:LLMBackend",
-}
-
 
 def make_backend(name: str, **options: Any) -> Backend:
-    if name not in BACKENDS and "/" in name:
-        options = {"model": name, **options}
-        name = "llm"
-    if name not in BACKENDS:
-        raise ValueError(f"unknown back-end {name!r}: use 'sim' or a litellm model string "
-                         "such as 'openai/gpt-4o-mini'")
-    mod_name, cls_name = BACKENDS[name].split(":")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ModuleNotFoundError as e:
-        raise ValueError(f"back-end {name!r} is not available in this build ({e})") from e
-    return getattr(mod, cls_name)(**options)
+    """A new back-end; a litellm model string selects ``llm`` (``registry.resolve_backend``)."""
+    name, options = resolve_backend(name, options)
+    return BACKENDS.create(name, **options)
 
 
 __all__ = ["ACTIONS", "Action", "Agent", "BACKENDS", "Backend", "BackendContext", "LLMUsage",

@@ -1,55 +1,29 @@
-"""Admission-policy registry: name -> "module:Class", imported on first use.
+"""Admission policies. The names live in the one registry (``lts_core.registry.POLICIES``);
+these helpers read it.
 
-Adding a policy is adding a module and one line here (or calling ``register_policy`` from a plugin).
+Adding a policy is adding a module and one ``register_policy`` call (or one line in the registry).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
+from ..registry import POLICIES, uses_memory
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
-POLICIES: dict[str, str] = {
-    "none": "lts_core.policies.simple:NoMemory",
-    "all": "lts_core.policies.simple:AdmitAll",
-    "dedup": "lts_core.policies.simple:Dedup",
-    "learned": "lts_core.policies.learned:LearnedPolicy",
-    "llm-judge": "lts_core.policies.llm_judge:LLMJudgePolicy",
-    "oracle": "lts_core.policies.oracle:OraclePolicy",
-}
 
-
-def register_policy(name: str, target: str) -> None:
-    POLICIES[name] = target
+def register_policy(name: str, target: Any) -> None:
+    POLICIES.register(name, target)
 
 
 def available_policies() -> list[str]:
     """Names whose module can be imported here."""
-    out = []
-    for name, target in POLICIES.items():
-        mod = target.split(":")[0]
-        if importlib.util.find_spec(mod) is not None:
-            out.append(name)
-    return out
+    return POLICIES.available()
 
 
 def policy_class(name: str) -> type[AdmissionPolicy] | None:
     """The class registered as ``name`` (None when unknown or not importable); builds nothing."""
-    if name not in POLICIES:
-        return None
-    mod_name, cls_name = POLICIES[name].split(":")
-    try:
-        return getattr(importlib.import_module(mod_name), cls_name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def uses_memory(name: str) -> bool:
-    """Whether runs of policy ``name`` have a shared bank (unknown names: assume they do)."""
-    cls = policy_class(name)
-    return True if cls is None else bool(cls.uses_memory)
+    return POLICIES.find(name)
 
 
 def score_label(name: str) -> str:
@@ -59,14 +33,8 @@ def score_label(name: str) -> str:
 
 
 def make_policy(name: str, **options: Any) -> AdmissionPolicy:
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; choose one of: {', '.join(POLICIES)}")
-    mod_name, cls_name = POLICIES[name].split(":")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ModuleNotFoundError as e:
-        raise ValueError(f"policy {name!r} is not available in this build ({e})") from e
-    return getattr(mod, cls_name)(**options)
+    """A new policy ``name`` built with ``options``; ConfigError (a ValueError) names the choices."""
+    return POLICIES.create(name, **options)
 
 
 __all__ = ["AdmissionContext", "AdmissionDecision", "AdmissionPolicy", "POLICIES", "make_policy",

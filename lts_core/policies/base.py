@@ -45,6 +45,9 @@ class AdmissionDecision:
     # Model calls the policy made for this decision (``LLMUsage``, e.g. the llm-judge's): the engine
     # records them as LLM calls of the step and adds their tokens and cost to the run.
     usages: list[Any] = field(default_factory=list)
+    # What the score was compared with (recorded with the decision); None when the decision was
+    # not a threshold on the score (a training draw, a policy that admits on facts).
+    threshold: float | None = None
 
 
 class AdmissionPolicy:
@@ -59,6 +62,13 @@ class AdmissionPolicy:
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def decision(self, score: float, features: dict[str, Any] | None = None,
+                 usages: list[Any] | None = None, *, digits: int = 6) -> AdmissionDecision:
+        """The one rule that turns a score into a decision: admitted at and above ``threshold``
+        (the unrounded score is compared; the recorded score keeps ``digits`` decimals)."""
+        return AdmissionDecision(round(score, digits), score >= self.threshold, features or {},
+                                 list(usages or []), threshold=self.threshold)
 
     def describe(self) -> dict[str, Any]:
         """Settings recorded with the run."""

@@ -116,7 +116,7 @@ class LearnedPolicy(AdmissionPolicy):
                       f"{'YES' if admit else 'NO'}")
         else:
             p = p_eval
-            admit = p >= self.threshold
+            admit = self.decision(p).admit
             reason = f"P(YES)={p:.3f} {'>=' if admit else '<'} threshold {self.threshold:.2f}"
         if self.trace is not None:
             self.trace.append(TracedDecision(ctx.team_idx, ctx.step_idx, x, admit, p, ctx.action,
@@ -131,7 +131,8 @@ class LearnedPolicy(AdmissionPolicy):
             feats["reason"] = f"{reason}. {feats['in_words']}"
             if self.memory is not None:
                 feats["similar_training"] = self.memory.nearest(ex.cls, 3)
-        return AdmissionDecision(round(p_eval, 6), admit, feats)
+        return AdmissionDecision(round(p_eval, 6), admit, feats,
+                                 threshold=None if self.sample else self.threshold)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold,

@@ -131,10 +131,10 @@ class LLMJudgePolicy(AdmissionPolicy):
                 mark_unusable(r.usage, f"neither YES nor NO: {reply[:40]!r}")
                 return AdmissionDecision(0.0, False, feats, usages=r.usages)
             p = 1.0 if side == "yes" else 0.0
-        admit = p >= self.threshold
-        feats.update(p_yes=round(p, 4), reason=f"judge says {'YES' if admit else 'NO'} "
+        d = self.decision(p, feats, r.usages, digits=4)
+        feats.update(p_yes=round(p, 4), reason=f"judge says {'YES' if d.admit else 'NO'} "
                      f"(P(YES)={p:.2f})")
-        return AdmissionDecision(round(p, 4), admit, feats, usages=r.usages)
+        return d
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "threshold": self.threshold,

@@ -42,6 +42,6 @@ class OraclePolicy(AdmissionPolicy):
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         why = serves(ctx.payload)
-        return AdmissionDecision(1.0 if why else 0.0, why is not None, {
+        return self.decision(1.0 if why else 0.0, {
             "reason": f"oracle: {why}" if why else "oracle: cannot serve any team",
             "payload_kind": ctx.payload.get("kind")})

@@ -19,17 +19,18 @@ class AdmitAll(AdmissionPolicy):
     """Admit every step (the paper's admit-everything ablation)."""
 
     name = "all"
+    threshold = 0.0
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
-        return AdmissionDecision(1.0, True, {"reason": "admit every step",
-                                             "nearest": nearest_keys(ctx)})
+        return self.decision(1.0, {"reason": "admit every step", "nearest": nearest_keys(ctx)})
 
 
 class Dedup(AdmissionPolicy):
-    """Admit unless the summary is within cosine ``threshold`` of an existing key.
+    """Admit unless the summary is too close to an existing key.
 
-    Score = 1 - max cosine to existing keys (1.0 for an empty bank); admitted when the max cosine is
-    below ``similarity`` (default 0.9; see docs/simulator.md for how it was chosen).
+    Score = novelty = 1 - max cosine to existing keys (1.0 for an empty bank); admitted at and above
+    ``threshold`` = 1 - ``similarity`` (default similarity 0.9; see docs/simulator.md for how it
+    was chosen), i.e. when the nearest key's cosine is at most ``similarity``.
     """
 
     name = "dedup"
@@ -44,14 +45,15 @@ class Dedup(AdmissionPolicy):
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         near = nearest_keys(ctx)
         top = near[0][1] if near else 0.0
-        admit = top < self.similarity
         nov = 1.0 - top  # one scale: the reason speaks of the score it is judged on
-        reason = (f"novelty {nov:.3f} < {self.threshold:.2f}: nearest key #{near[0][0]} has cosine "
-                  f"{top:.3f} (an equivalent entry is already in the bank)" if not admit else
-                  ("bank is empty" if not near else
-                   f"novelty {nov:.3f} >= {self.threshold:.2f} (nearest key cosine {top:.3f})"))
-        return AdmissionDecision(round(1.0 - top, 4), admit,
-                                 {"reason": reason, "max_cosine": top, "nearest": near})
+        feats = {"max_cosine": top, "nearest": near}
+        d = self.decision(nov, feats, digits=4)
+        feats["reason"] = (
+            f"novelty {nov:.3f} < {self.threshold:.2f}: nearest key #{near[0][0]} has cosine "
+            f"{top:.3f} (an equivalent entry is already in the bank)" if not d.admit else
+            ("bank is empty" if not near else
+             f"novelty {nov:.3f} >= {self.threshold:.2f} (nearest key cosine {top:.3f})"))
+        return d
 
     def describe(self) -> dict:
         return {"name": self.name, "similarity": self.similarity, "threshold": self.threshold}
