@@ -4,7 +4,9 @@ Contract
 - ``Store(path)`` opens (or creates) the file, creates missing tables and columns, and marks runs left
   ``running`` by a dead process as ``interrupted`` (only one process can hold the file read-write, so
   any ``running`` row at open time belongs to a process that is gone).
-- Writes go through ``store.write(record)`` / ``store.update(record)``: they are queued and flushed by
+- Writes go through ``store.write(record)`` / ``store.update(record)``. The row is built on the
+  caller's thread at that moment (the caller may change the record afterwards; a value that is not a
+  record raises there, and never reaches the writer); rows are queued and flushed by
   one background thread in batches (every ``flush_interval`` seconds or ``batch_size`` rows), each
   batch in one transaction. DuckDB's WAL makes a committed batch survive a crash or ``kill -9``.
 - ``store.flush()`` blocks until everything queued so far is committed.
@@ -21,6 +23,7 @@ Thread-safety: every public method may be called from any thread.
 
 from __future__ import annotations
 
+import enum
 import os
 import queue
 import threading
@@ -47,6 +50,14 @@ class StoreError(RuntimeError):
 _STOP = object()
 
 
+class StoreState(enum.Enum):
+    """Where a store is in its life: writes are accepted only while ``OPEN``."""
+
+    OPEN = "open"  # read-write, the writer thread running
+    READ_ONLY = "read-only"
+    CLOSED = "closed"
+
+
 def _open_problem(path: Path, e: Exception) -> str:
     """What is wrong with a database file DuckDB would not open, and what to do about it."""
     msg, head, other = str(e), f"cannot open the database {path}:", "pass another file with --db / LTS_DB"
@@ -70,7 +81,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 0.2,
                  batch_size: int = 2000, read_only: bool = False) -> None:
         self.path = Path(path).expanduser()
-        self.read_only = read_only
+        self.state = StoreState.READ_ONLY if read_only else StoreState.OPEN
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -84,12 +95,15 @@ class Store:
         self._q: queue.Queue[Any] = queue.Queue()
         self._flush_interval = flush_interval
         self._batch_size = batch_size
-        self._error: BaseException | None = None
-        self._closed = False
+        self._error: BaseException | None = None  # the writer's failure, raised to the next caller
         self.rows_written = 0
         self._writer = threading.Thread(target=self._writer_loop, name="lts-store-writer", daemon=True)
         if not read_only:
             self._writer.start()
+
+    @property
+    def read_only(self) -> bool:
+        return self.state is StoreState.READ_ONLY
 
     # ----------------------------------------------------------------- schema
     def _migrate(self) -> None:
@@ -119,18 +133,23 @@ class Store:
 
     # ----------------------------------------------------------------- writes
     def write(self, rec: object) -> None:
-        """Queue an INSERT of ``rec`` (any record dataclass)."""
+        """Queue an INSERT of ``rec`` (any record dataclass), as it is now."""
         self._check(writing=True)
-        self._q.put(("insert", rec))
+        self._q.put(("insert", _table_of(rec), _scrubbed_row(rec)))
 
     def update(self, rec: object) -> None:
-        """Queue an UPDATE of the row identified by ``rec``'s key columns (runs, teams)."""
+        """Queue an UPDATE of the row identified by ``rec``'s key columns (runs, teams), as it is
+        now; inserts the row when there is none."""
         self._check(writing=True)
-        self._q.put(("update", rec))
+        table = _table_of(rec)
+        if table not in KEYS:
+            raise TypeError(f"{type(rec).__name__} rows are never updated (only "
+                            f"{', '.join(KEYS)} are); write() a new record instead")
+        self._q.put(("update", table, _scrubbed_row(rec)))
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until every record queued before this call is committed (no-op once closed)."""
-        if self.read_only or self._closed:
+        if self.state is not StoreState.OPEN:
             self._check()
             return
         done = threading.Event()
@@ -140,8 +159,9 @@ class Store:
         self._check()
 
     def close(self) -> None:
-        self._closed = True
-        if not self.read_only and self._writer.is_alive():
+        """Commit everything queued, stop the writer and close the file (idempotent)."""
+        self.state = StoreState.CLOSED
+        if self._writer.is_alive():
             self._q.put(_STOP)
             self._writer.join(timeout=30)
         try:
@@ -150,10 +170,9 @@ class Store:
             pass
 
     def _check(self, writing: bool = False) -> None:
-        if writing and (self.read_only or self._closed):
+        if writing and self.state is not StoreState.OPEN:
             # the writer thread is not running: a queued record would be lost without a word
-            raise StoreError(f"cannot write to {self.path}: the store is "
-                             f"{'read-only' if self.read_only else 'closed'}")
+            raise StoreError(f"cannot write to {self.path}: the store is {self.state.value}")
         if self._error is not None:
             raise StoreError(f"the database writer failed: {self._error!r}") from self._error
 
@@ -186,27 +205,27 @@ class Store:
                 b.set()
             barriers = []
 
-    def _commit(self, cur: duckdb.DuckDBPyConnection, items: list[tuple[str, Any]]) -> None:
+    def _commit(self, cur: duckdb.DuckDBPyConnection, items: list[tuple[str, str, tuple]]) -> None:
         inserts: dict[str, list[tuple]] = defaultdict(list)
-        updates: list[Any] = []
-        for op, rec in items:
+        updates: list[tuple[str, tuple]] = []
+        for op, table, row in items:
             if op == "insert":
-                inserts[TABLE_OF[type(rec)]].append(_scrubbed_row(rec))
+                inserts[table].append(row)
             else:
-                updates.append(rec)
+                updates.append((table, row))
         cur.execute("BEGIN TRANSACTION")
         try:
             for table, rows in inserts.items():
                 cols = field_names(TABLES[table])
                 df = pd.DataFrame.from_records(rows, columns=cols)  # noqa: F841 (scanned by name)
                 cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM df")
-            for rec in updates:
-                table = TABLE_OF[type(rec)]
+            for table, values in updates:
                 keys = KEYS[table]
-                cols = [c for c in field_names(type(rec)) if c not in keys]
+                names = field_names(TABLES[table])
+                cols = [c for c in names if c not in keys]
                 sets = ", ".join(f"{c} = ?" for c in cols)
                 where = " AND ".join(f"{k} = ?" for k in keys)
-                row = dict(zip(field_names(type(rec)), _scrubbed_row(rec), strict=True))
+                row = dict(zip(names, values, strict=True))
                 params = [row[c] for c in cols] + [row[k] for k in keys]
                 n = cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", params).fetchone()
                 if n is not None and n[0] == 0:
@@ -251,6 +270,15 @@ class Store:
 _SCRUB_AT: dict[type, list[tuple[int, Any]]] = {
     cls: [(i, SCRUBBED[c]) for i, c in enumerate(field_names(cls)) if c in SCRUBBED]
     for cls in TABLES.values()}
+
+
+def _table_of(rec: object) -> str:
+    """The table ``rec`` goes to; TypeError (on the caller's thread) when it is not a record."""
+    table = TABLE_OF.get(type(rec))
+    if table is None:
+        raise TypeError(f"cannot store a {type(rec).__name__}: records are the dataclasses of "
+                        f"lts_core.records ({', '.join(c.__name__ for c in TABLE_OF)})")
+    return table
 
 
 def _scrubbed_row(rec: object) -> tuple:

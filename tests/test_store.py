@@ -211,3 +211,31 @@ def test_killed_run_keeps_its_rows(tmp_path: Path) -> None:
     with Store(db, read_only=True) as s:
         assert s.scalar("SELECT count(*) FROM runs") == 2
         assert s.scalar("SELECT count(*) FROM steps") == n_steps
+
+
+def test_a_row_is_what_the_record_was_when_written(tmp_path: Path) -> None:
+    """The engine changes records after writing them (a run's tokens, a team's status): the row
+    is built at write() time, so a later change reaches the file only through update()."""
+    with Store(tmp_path / "w.duckdb") as s:
+        run = _run()
+        s.write(run)
+        run.status, run.answer = "finished", "changed after write"
+        s.flush()
+        row = s.query("SELECT status, answer FROM runs").iloc[0]
+        assert (row.status, row.answer) == ("running", None)
+        s.update(run)
+        s.flush()
+        assert s.scalar("SELECT answer FROM runs") == "changed after write"
+
+
+def test_a_value_that_is_not_a_record_fails_on_the_callers_thread(tmp_path: Path) -> None:
+    with Store(tmp_path / "n.duckdb") as s:
+        with pytest.raises(TypeError, match="cannot store a dict: records are the dataclasses"):
+            s.write({"run_id": "r1"})
+        with pytest.raises(TypeError, match="StepRecord rows are never updated"):
+            s.update(_step("r1", 0, 0))
+        s.write(_run())  # the writer is unharmed: later writes still land
+        s.flush()
+        assert s.scalar("SELECT count(*) FROM runs") == 1
+        assert s.state.value == "open"
+    assert s.state.value == "closed"
