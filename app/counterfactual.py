@@ -17,7 +17,7 @@ from typing import Any
 
 from app import data
 from lts_core.engine import RunConfig
-from lts_core.policies import POLICIES, uses_memory
+from lts_core.registry import memory_off_policies
 
 _lock = threading.Lock()
 _playing: dict[str, threading.Thread] = {}
@@ -38,7 +38,7 @@ class Counterfactual:
 
 def memory_off_policy() -> str:
     """The registry's memory-off policy (the M1-Parallel baseline)."""
-    return next(p for p in POLICIES if not uses_memory(p))
+    return memory_off_policies()[0]
 
 
 def config_of(run: dict[str, Any]) -> RunConfig:

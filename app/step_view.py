@@ -33,7 +33,7 @@ def show_step(db: data.DB, run: dict, team_idx: int, step_idx: int, *, key: str)
         return
     color = theme.team_color(team_idx)
     adm = d["admission"]
-    dec = theme.decision_of(adm["admitted"]) if adm else "none"
+    dec = data.decision_label(adm["admitted"]) if adm else "none"
     st.markdown(f"<span style='color:{color};font-size:1.3rem'>■</span> "
                 f"**{md(step_label(team_idx, step_idx, d['action'], d['arg']), None)}** "
                 f"<span class='lts-kv'>· {d['t_start']:.1f}–{d['t_end']:.1f} s · LLM "
@@ -67,7 +67,8 @@ def _decision(db: data.DB, run: dict, d: dict, adm: dict | None, dec: str) -> No
                if d["action"] == "memory_read" else "no decision recorded")
         st.caption(f":material/block: No decision: {why}.")
         return
-    th = data.policy_threshold(run)
+    th = adm["threshold"] if adm and adm.get("threshold") is not None else \
+        data.policy_threshold(db, run)
     c1, c2 = st.columns(2)
     c1.markdown(f"<div class='lts-kv'>Decision</div><div style='font-size:1.55rem;font-weight:650;"
                 f"color:{theme.DECISION_COLORS[dec]}'>{theme.DECISION_LABELS[dec].upper()}</div>",

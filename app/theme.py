@@ -100,18 +100,6 @@ def policy_color(name: str, i: int = 0) -> str:
     return POLICY_COLORS.get(str(name), TEAM_COLORS[(i + 3) % len(TEAM_COLORS)])
 
 
-def decision_of(admitted: object) -> str:
-    """'admitted' | 'rejected' | 'none' from a nullable boolean (NaN / None / NA -> 'none')."""
-    if admitted is None:
-        return "none"
-    try:
-        if admitted != admitted:  # NaN
-            return "none"
-        return "admitted" if bool(admitted) else "rejected"
-    except TypeError:  # pandas NA
-        return "none"
-
-
 def team_label(idx: int) -> str:
     return "Planted" if int(idx) < 0 else f"Team {int(idx)}"
 

@@ -64,65 +64,64 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ runs/show
 def cmd_runs(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import queries
+
     store = _open_store(args)
-    where, params = [], []
-    if args.status:
-        where.append("status = ?")
-        params.append(args.status)
-    if args.batch:
-        where.append("batch_id = ?")
-        params.append(args.batch)
-    sql = ("SELECT run_id, batch_id, suite, task_id, policy, backend, teams, seed, status, "
-           "round(runtime_s, 1) AS runtime_s, em, round(f1, 2) AS f1, "
-           "strftime(to_timestamp(created_at), '%Y-%m-%d %H:%M:%S') AS created FROM runs"
-           + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY created_at DESC LIMIT ? OFFSET ?")
-    df = store.query(sql, [*params, args.limit, args.offset])
-    total = store.scalar("SELECT count(*) FROM runs" + (" WHERE " + " AND ".join(where) if where else ""),
-                         params)
+    filters = {"status": args.status, "batch": args.batch}
+    df = queries.list_runs(store, **filters, limit=args.limit, offset=args.offset)
+    total = queries.count_runs(store, **filters)
     if df.empty:
         print(f"no runs at offset {args.offset} ({total} match)" if total else
-              "no runs match those filters" if where else
+              "no runs match those filters" if any(filters.values()) else
               "no runs recorded yet: try `lts run --suite demo`")
     else:
-        print(df.to_string(index=False))
+        df = df.assign(runtime_s=df.runtime_s.round(1), f1=df.f1.round(2),
+                       created=pd.to_datetime(df.created_at, unit="s").dt.strftime("%Y-%m-%d %H:%M:%S"))
+        cols = ["run_id", "batch_id", "suite", "task_id", "policy", "backend", "teams", "seed",
+                "status", "runtime_s", "em", "f1", "created"]
+        print(df[cols].to_string(index=False))
         print(f"\n{len(df)} of {total} runs (newest first; --limit/--offset to page)")
     store.close()
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from . import queries
+
     store = _open_store(args)
-    run = store.query("SELECT * FROM runs WHERE run_id = ?", [args.run_id])
-    if run.empty:
+    r = queries.get_run(store, args.run_id)
+    if r is None:
         print(f"error: no run {args.run_id!r}; list them with `lts runs`", file=sys.stderr)
         return 2
-    r = run.iloc[0]
-    sim = " [SIMULATED]" if r.simulated else ""
-    print(f"run {r.run_id}{sim}: {r.suite}/{r.task_id}  policy={r.policy} backend={r.backend} "
-          f"K={r.teams} seed={r.seed} executor={r.executor} stop={r.stop}")
-    print(f"Q: {r.question}\ngold: {r.gold}\nanswer: {r.answer}  EM={r.em} F1={r.f1}  "
-          f"status={r.status}  runtime={r.runtime_s} s")
-    if r.error:
-        print(f"error: {_first_line(r.error)}")
+    detail = store.query("SELECT error_detail FROM runs WHERE run_id = ?", [args.run_id])
+    r["error_detail"] = detail.error_detail.iloc[0]
+    sim = " [SIMULATED]" if r["simulated"] else ""
+    print(f"run {r['run_id']}{sim}: {r['suite']}/{r['task_id']}  policy={r['policy']} "
+          f"backend={r['backend']} K={r['teams']} seed={r['seed']} executor={r['executor']} "
+          f"stop={r['stop']}")
+    print(f"Q: {r['question']}\ngold: {r['gold']}\nanswer: {r['answer']}  EM={r['em']} "
+          f"F1={r['f1']}  status={r['status']}  runtime={r['runtime_s']} s")
+    if r["error"]:
+        print(f"error: {_first_line(r['error'])}")
     if args.full:
         for col in ("error", "error_detail"):  # error_detail: the traceback, where recorded
-            if isinstance(r.get(col), str) and r.get(col).strip():
+            if isinstance(r.get(col), str) and r[col].strip():
                 print(f"--- {col}\n{r[col]}")
-    elif _first_line(r.error) != (r.error or "").strip() or isinstance(r.get("error_detail"), str):
+    elif _first_line(r["error"]) != (r["error"] or "").strip() or isinstance(r["error_detail"], str):
         print("(the full error text: `lts show RUN_ID --full`)")
-    teams = store.query("SELECT * FROM teams WHERE run_id = ? ORDER BY team_idx", [args.run_id])
-    steps = store.query(
-        "SELECT s.*, a.score, a.admitted FROM steps s LEFT JOIN admissions a USING "
-        "(run_id, team_idx, step_idx) WHERE s.run_id = ? ORDER BY team_idx, step_idx", [args.run_id])
-    reads = store.query("SELECT * FROM memory_reads WHERE run_id = ?", [args.run_id])
+    teams = queries.teams(store, args.run_id)
+    steps = queries.steps(store, args.run_id)
+    reads = queries.reads(store, args.run_id)
     for _, t in teams.iterrows():
         print(f"\n== team {t.team_idx}: {t.status}, {t.steps} steps, answer={t.answer!r}"
               + (f", error={_first_line(t.error)}" if t.error else ""))
-        for _, s in steps[steps.team_idx == t.team_idx].iterrows():
+        mine = steps[steps.team_idx == t.team_idx].sort_values("step_idx")
+        for _, s in mine.iterrows():
             adm = ""
-            if s.score == s.score and s.score is not None:  # not NaN
-                adm = f"  [{'ADMIT' if s.admitted else 'skip '} {s.score:.2f}]"
+            if s.decision != "none":
+                adm = f"  [{'ADMIT' if s.decision == 'admitted' else 'skip '} {s.score:.2f}]"
             print(f"  {s.step_idx:>2} {s.t_start:7.1f}-{s.t_end:7.1f}s {s.action:<11} {s.s[:90]}{adm}")
     if not reads.empty:
         cross = int(reads.cross_team.sum())

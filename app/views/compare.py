@@ -10,7 +10,7 @@ import streamlit as st
 from app import data, ui
 from app.components import compare, pareto, tables
 from app.safe import clip, md
-from lts_core.policies import POLICIES, uses_memory
+from lts_core.registry import memory_off_policies
 
 BATCH_PAGE = 15
 
@@ -39,7 +39,7 @@ def render() -> None:
         st.caption(":material/science: Includes **SIMULATED** runs: agents are the offline "
                    "simulator (real paragraphs, real search, modelled reasoning and timings), not an "
                    "LLM. Runtimes are modelled clock seconds.")
-    off = {p for p in POLICIES if not uses_memory(p)}
+    off = set(memory_off_policies())
     pts = pareto.with_deltas(pareto.group_points(df, off))
     order = list(pts.group)  # the no-memory baseline first
     df = df.assign(_o=df.group.map({g: i for i, g in enumerate(order)})).sort_values(

@@ -216,7 +216,7 @@ def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
                     key="ex_replay_swim")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(admission.score_stream_figure(adm, data.policy_threshold(run),
+        st.plotly_chart(admission.score_stream_figure(adm, data.policy_threshold(db, run),
                                                       policy=run["policy"], t_cut=t, height=280,
                                                       label=data.score_label(run)),
                         key="ex_replay_scores")

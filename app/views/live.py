@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import streamlit as st
@@ -23,20 +22,21 @@ SAVED_HELP = (
 
 def live_data(db: data.DB, run_id: str) -> dict:
     """Everything one redraw needs (timed by benchmarks/dashboard_bench.py)."""
-    return {"run": data.get_run(db, run_id), "steps": data.steps(db, run_id),
+    out = {"run": data.get_run(db, run_id), "steps": data.steps(db, run_id),
             "reads": data.reads(db, run_id), "adm": data.admissions(db, run_id),
             "entries": data.entries(db, run_id), "teams": data.teams(db, run_id),
-            "counters": data.live_counters(db, run_id), "harm": data.harm_entries(db, run_id)}
+            "counters": data.live_counters(db, run_id), "harm": data.harm_entries(db, run_id),
+            "threshold": None}
+    if out["run"] is not None:
+        out["threshold"] = data.policy_threshold(db, out["run"])
+    return out
 
 
 def clock_now(run: dict, steps) -> float | None:
     """The run's clock now (threads executor: wall time since start x speed), None when done."""
     if run["status"] != "running":
         return None
-    try:
-        speed = float(json.loads(run.get("config_json") or "{}")["run"]["speed"])
-    except (KeyError, TypeError, ValueError):
-        speed = 1.0
+    speed = float(run.get("speed") or 1.0)  # recorded with the run (RunRecord.speed)
     last = float(steps.t_end.max()) if len(steps) else 0.0
     if run["executor"] != "threads":
         return last
@@ -61,7 +61,7 @@ def live_figures(d: dict, focus_team: int | None = None) -> dict:
         "swimlane": swimlane.swimlane_figure(steps, d["reads"], int(run["teams"]), running=running,
                                              now=now, simulated=bool(run["simulated"]),
                                              focus_team=focus_team, wrong=wrong_ids(d)),
-        "scores": admission.score_stream_figure(d["adm"], data.policy_threshold(run),
+        "scores": admission.score_stream_figure(d["adm"], d["threshold"],
                                                 policy=run["policy"], height=320,
                                                 label=data.score_label(run)),
     }
