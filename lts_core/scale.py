@@ -177,6 +177,18 @@ class WorkerPool:
                              "of lts-workbench; `make run` installs it)") from None
         self.ray, self.opts, self.settings = ray, opts, settings
         self.started = not ray.is_initialized()
+        self.actors: list[Any] = []
+        try:
+            self._start(opts, settings)
+        except BaseException:  # Ctrl-C during start-up too: never leave Ray's processes behind
+            self.close()
+            raise
+        self.replaced = 0  # workers that died and were replaced
+        self.fault_hook: Callable[[Any, int, int], None] | None = None  # tests: (actor, job, try)
+        self._inflight: dict[Any, tuple[int, Any, int]] = {}
+
+    def _start(self, opts: ScaleOptions, settings: Settings) -> None:
+        ray = self.ray
         if self.started:
             try:
                 if opts.ray_address:
@@ -194,10 +206,8 @@ class WorkerPool:
 
         self._cls = ray.remote(num_cpus=1, max_restarts=0,
                                max_concurrency=opts.runs_per_worker)(ScaleWorker)
-        self.actors = [self._new_actor() for _ in range(opts.workers)]
-        self.replaced = 0  # workers that died and were replaced
-        self.fault_hook: Callable[[Any, int, int], None] | None = None  # tests: (actor, job, try)
-        self._inflight: dict[Any, tuple[int, Any, int]] = {}
+        for _ in range(opts.workers):
+            self.actors.append(self._new_actor())
 
     def _new_actor(self) -> Any:
         return self._cls.remote(self.settings)
@@ -209,7 +219,7 @@ class WorkerPool:
             except Exception:  # already dead or Ray already down
                 pass
         self.actors = []
-        if self.started and self.ray.is_initialized():
+        if self.started:  # also after an interrupted ray.init: it kills what was started
             self.ray.shutdown()
 
     def __enter__(self) -> WorkerPool:
