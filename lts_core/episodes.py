@@ -84,7 +84,7 @@ class EngineEpisodes:
         """The seed of episode ``g`` of ``task`` in ``epoch``: from the training seed only."""
         return derive_seed(self.cfg.seed, epoch, task.id, g) % (2 ** 31)
 
-    def groups(self, indices: list[int], epoch: int, train_id: str,
+    def play_groups(self, indices: list[int], epoch: int, train_id: str,
                model: AdmissionController) -> list[list[Episode]]:
         """The G episodes of each task of ``indices``, in that order (one gradient step's play)."""
         return [self.group(i, epoch, train_id, model) for i in indices]
@@ -132,7 +132,7 @@ class RayEpisodes(EngineEpisodes):
     def close(self) -> None:
         self.pool.close()
 
-    def groups(self, indices: list[int], epoch: int, train_id: str,
+    def play_groups(self, indices: list[int], epoch: int, train_id: str,
                model: AdmissionController) -> list[list[Episode]]:
         import ray
 
