@@ -105,7 +105,7 @@ def store_threshold(checkpoint: Path, cal: Calibration) -> None:
     """Write the calibration into the checkpoint's meta (weights unchanged) and its sidecar."""
     import torch
 
-    from .train import write_sidecar
+    from .controller import write_sidecar
 
     blob = torch.load(checkpoint, map_location="cpu", weights_only=True)
     blob.setdefault("meta", {})["threshold"] = cal.threshold

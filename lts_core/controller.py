@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .embeddings import DIM
+from .records import TrainEpochRecord
 
 YES, NO = 1, 0
 TOKEN_TYPES = {"cls": 0, "query": 1, "key": 2, "u": 3, "s": 4, "o": 5}
@@ -199,3 +200,20 @@ def describe_checkpoint(path: Path, blob: dict[str, Any]) -> dict[str, Any]:
     meta = blob.get("meta", {})
     return {"checkpoint": str(path), "trained_on": meta.get("suite"), "epochs": meta.get("epoch"),
             "train_id": meta.get("train_id"), "config": json.dumps(blob.get("config", {}))}
+
+
+def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord] | None = None,
+                  ) -> Path:
+    """``<checkpoint>.json``: the recipe and config that produced the checkpoint, its per-epoch
+    metrics, and (once calibrated) its threshold with the validation curve. Keys already in the
+    file that ``meta`` does not name (e.g. the calibration) are kept."""
+    side = path.with_suffix(".json")
+    old = json.loads(side.read_text()) if side.is_file() else {}
+    if epochs is not None:
+        old.pop("calibration", None)  # a new epoch's weights invalidate an older calibration
+        old.pop("threshold", None)
+        rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra_json"}
+                | {"extra": json.loads(r.extra_json)} for r in epochs]
+        meta = {**meta, "epochs": rows}
+    side.write_text(json.dumps({**old, **meta}, indent=2, default=str) + "\n")
+    return side

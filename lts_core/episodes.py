@@ -16,21 +16,12 @@ from typing import TYPE_CHECKING
 
 from .credit import Decision, Episode
 from .engine import Engine, RunConfig, derive_seed
-from .scoring import exact_match, f1_score
+from .scoring import score_answer as score
 from .tasks import Task
 
 if TYPE_CHECKING:
     from .controller import AdmissionController
     from .train import TrainConfig
-
-
-def score(answer: str | None, golds: list[str], metric: str) -> float:
-    """The reward's score of one answer: F1 or EM against the gold answers (0 for no answer)."""
-    if not answer:
-        return 0.0
-    if metric == "em":
-        return float(exact_match(answer, golds))
-    return float(f1_score(answer, golds))
 
 
 def episode_config(cfg: TrainConfig, seed: int, policy: str = "learned") -> RunConfig:

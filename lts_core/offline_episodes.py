@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 class RecordedEpisodes:
     def __init__(self, db_path: str | Path, cfg: TrainConfig, store=None) -> None:
-        from .episodes import score
+        from .scoring import score_answer as score
         from .store import Store
 
         self.cfg = cfg

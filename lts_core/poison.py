@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .backends.sim import lead, summary_answer, summary_open
+from .backends.sim_text import lead, summary_answer, summary_open
 
 if TYPE_CHECKING:
     from .run import Run

@@ -141,6 +141,12 @@ def uses_memory(policy: str) -> bool:
     return True if cls is None else bool(cls.uses_memory)
 
 
+def score_label(policy: str) -> str:
+    """What ``policy``'s admission score measures, in words (the dashboard's axis label)."""
+    cls = POLICIES.find(policy)
+    return "admission score" if cls is None else str(cls.score_label)
+
+
 def memory_off_policies() -> list[str]:
     """The registered policies whose runs have no bank (the M1-Parallel reference)."""
     return [p for p in POLICIES if not uses_memory(p)]

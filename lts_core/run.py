@@ -16,6 +16,9 @@ every secret masked, and so is every error text.
 
 Thread-safety: ``safe_step`` may run on several team threads at once (each on its own team);
 ``commit``, ``end_team`` and ``finalize`` take ``commit_lock``; ``cancel`` is safe from any thread.
+
+Size: a run's life (set-up, commit with admission, the end of teams, the final row) is one story
+told under one lock; it stays in one class.
 """
 
 from __future__ import annotations

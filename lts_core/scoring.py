@@ -50,3 +50,12 @@ def f1_score(pred: str | None, golds: Iterable[str]) -> float:
     if not pred:
         return 0.0
     return max((_f1(pred, g) for g in golds), default=0.0)
+
+
+def score_answer(answer: str | None, golds: list[str], metric: str) -> float:
+    """The reward's score of one answer: F1 or EM against the gold answers (0 for no answer)."""
+    if not answer:
+        return 0.0
+    if metric == "em":
+        return float(exact_match(answer, golds))
+    return float(f1_score(answer, golds))

@@ -14,11 +14,25 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from .backends.base import ToolOutput
 from .search import SearchIndex
 from .tasks import Task
+
+
+@dataclass
+class ToolOutput:
+    """What a tool (search, open, answer) or the bank returned, and what it cost."""
+
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)  # structured result (hits, doc, ...)
+    latency_s: float = 0.0  # modelled web latency on the run's clock
+    compute_ms: float = 0.0
+    ok: bool = True
+    error: str | None = None
+
+
 
 
 @dataclass(frozen=True)

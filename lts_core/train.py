@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .controller import AdmissionController, ControllerConfig, load_checkpoint, save_checkpoint
+from .controller import (
+    AdmissionController,
+    ControllerConfig,
+    load_checkpoint,
+    save_checkpoint,
+    write_sidecar,
+)
 from .credit import CreditConfig, Episode, assign_credit, policy_loss, trained_on
 from .engine import Engine, derive_seed
 from .episodes import episode_source
@@ -305,23 +311,6 @@ def _meta(cfg: TrainConfig, train_id: str, epoch: int, model: AdmissionControlle
     return {"train_id": train_id, "epoch": epoch, "suite": cfg.suite, "recipe": cfg.recipe,
             "train_config": _redact(cfg.to_dict()),
             "weights_sha": weights_sha(model), "saved_at": time.time()}
-
-
-def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord] | None = None,
-                  ) -> Path:
-    """``<checkpoint>.json``: the recipe and config that produced the checkpoint, its per-epoch
-    metrics, and (once calibrated) its threshold with the validation curve. Keys already in the
-    file that ``meta`` does not name (e.g. the calibration) are kept."""
-    side = path.with_suffix(".json")
-    old = json.loads(side.read_text()) if side.is_file() else {}
-    if epochs is not None:
-        old.pop("calibration", None)  # a new epoch's weights invalidate an older calibration
-        old.pop("threshold", None)
-        rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra_json"}
-                | {"extra": json.loads(r.extra_json)} for r in epochs]
-        meta = {**meta, "epochs": rows}
-    side.write_text(json.dumps({**old, **meta}, indent=2, default=str) + "\n")
-    return side
 
 
 def _epoch_record(train_id: str, epoch: int, eps: list[Episode], losses: list[float], wall: float,

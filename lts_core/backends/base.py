@@ -28,6 +28,7 @@ from ..embeddings import Embedder
 from ..memory import MemoryEntry
 from ..search import SearchIndex
 from ..tasks import Task
+from ..tools import ToolOutput
 
 ACTIONS = ("plan", "search", "open", "memory_read", "answer")
 
@@ -60,16 +61,6 @@ def as_usages(u: LLMUsage | list[LLMUsage] | None) -> list[LLMUsage]:
     if u is None:
         return []
     return list(u) if isinstance(u, list | tuple) else [u]
-
-
-@dataclass
-class ToolOutput:
-    text: str
-    payload: dict[str, Any] = field(default_factory=dict)  # structured result (hits, doc, ...)
-    latency_s: float = 0.0  # modelled web latency on the run's clock
-    compute_ms: float = 0.0
-    ok: bool = True
-    error: str | None = None
 
 
 @dataclass

@@ -32,6 +32,9 @@ s_t (15-20 words from the output cut to ``summary_chars``). Every call's measure
 the step's time (``LLMUsage(real=True)``). docs/llm.md describes the design and the providers.
 
 An agent is driven by one thread at a time; the shared ``LLMClient`` is thread-safe.
+
+Size: the options table above and ``LLMAgent``'s ledger loop (decide, observe, summarize, replan,
+malformed replies) are one contract; the prompts live in ``llm_prompts``, the calls in ``llm_client``.
 """
 
 from __future__ import annotations

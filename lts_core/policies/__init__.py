@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import POLICIES, uses_memory
+from ..registry import POLICIES, score_label, uses_memory
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
 
@@ -24,12 +24,6 @@ def available_policies() -> list[str]:
 def policy_class(name: str) -> type[AdmissionPolicy] | None:
     """The class registered as ``name`` (None when unknown or not importable); builds nothing."""
     return POLICIES.find(name)
-
-
-def score_label(name: str) -> str:
-    """What policy ``name``'s admission score measures, in words."""
-    cls = policy_class(name)
-    return "admission score" if cls is None else str(cls.score_label)
 
 
 def make_policy(name: str, **options: Any) -> AdmissionPolicy:

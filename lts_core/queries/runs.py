@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..registry import memory_off_policies
+from .. import registry
 from ._base import _NOT_INTERNAL, DB, RUN_COLS, _clean
 
 
@@ -68,16 +68,12 @@ def memory_on(run: dict[str, Any]) -> bool:
     answer for the policy, for runs recorded before that column)."""
     if run.get("memory_on") is not None:
         return bool(run["memory_on"])
-    from ..registry import uses_memory
-
-    return uses_memory(str(run.get("policy") or ""))
+    return registry.uses_memory(str(run.get("policy") or ""))
 
 
 def score_label(run: dict[str, Any]) -> str:
     """What the run's admission score measures, in words (from the policy registry)."""
-    from ..policies import score_label as label
-
-    return label(str(run.get("policy") or ""))
+    return registry.score_label(str(run.get("policy") or ""))
 
 
 def policy_threshold(db: DB, run: dict[str, Any]) -> float | None:
@@ -107,7 +103,7 @@ def teams(db: DB, run_id: str) -> pd.DataFrame:
 def counterfactual(db: DB, run: dict[str, Any]) -> dict[str, Any] | None:
     """The newest recorded run of the same task, seed, K, back-end, step budget and stop rule with
     a memory-off policy (the no-sharing baseline), or None."""
-    off = memory_off_policies()
+    off = registry.memory_off_policies()
     df = db.query(
         f"SELECT {RUN_COLS} FROM runs WHERE suite = ? AND task_id = ? AND seed = ? AND teams = ? "
         "AND backend = ? AND max_steps = ? AND stop = ? AND list_contains(?, policy) "
