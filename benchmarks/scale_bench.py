@@ -61,7 +61,8 @@ def writer_rows_per_s(cfg: BenchConfig, folder: Path, copies: int) -> tuple[floa
     """Rows/s the driver's Store writes: the ops of ``cfg``'s first runs, recorded by a worker's
     ``RecordBuffer``, replayed ``copies`` times (fresh run ids) through a fresh Store, flushed."""
     from lts_core.engine import RunConfig
-    from lts_core.scale import RecordBuffer, replay
+    from lts_core.scale import replay
+    from lts_core.scale_worker import RecordBuffer
 
     buf = RecordBuffer(folder / "unused")
     engine = Engine(buf, Settings.from_env())  # type: ignore[arg-type]

@@ -16,18 +16,16 @@ Design (docs/scale.md):
   A run lost twice is recorded ``failed`` and the batch goes on. Ctrl-C records the runs in flight
   as ``interrupted`` and ``close()`` shuts Ray down (no Ray process is left behind).
 
-Thread-safety: a ``WorkerPool`` is driven from one thread; ``RecordBuffer`` is thread-safe.
+Thread-safety: a ``WorkerPool`` is driven from one thread.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
 import os
 import tempfile
-import threading
 import time
 import uuid
 from collections import deque
@@ -41,9 +39,11 @@ from .records import RunRecord
 
 if TYPE_CHECKING:  # the CLI imports this module for its flags: no engine, no Ray until used
     from .engine import Engine, RunConfig, RunSummary
+    from .scale_worker import RunOutcome
     from .tasks import Task
 
 MAX_ATTEMPTS = 2  # a run lost with its worker is retried once
+START_TIMEOUT_S = 300  # workers that cannot start by then (no free CPU on the cluster): an error
 
 
 class ScaleError(RuntimeError):
@@ -83,38 +83,6 @@ def ray_temp_dir(settings: Settings) -> Path:
     return p if len(str(p)) <= 40 else Path(tempfile.gettempdir()) / f"lts-ray-{os.getuid()}"
 
 
-# ------------------------------------------------------------------------------ worker records
-class RecordBuffer:
-    """A store stand-in for a worker's ``Engine``: ``write``/``update`` keep ``(op, copy)`` per run
-    (records change after they are written, so each call is copied as it is made); ``take(run_id)``
-    hands a run's calls over, in call order, for the driver to replay. Thread-safe."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._ops: dict[str, list[tuple[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def _add(self, op: str, rec: Any) -> None:
-        with self._lock:
-            self._ops.setdefault(rec.run_id, []).append((op, copy.deepcopy(rec)))
-
-    def write(self, rec: Any) -> None:
-        self._add("insert", rec)
-
-    def update(self, rec: Any) -> None:
-        self._add("update", rec)
-
-    def take(self, run_id: str) -> list[tuple[str, Any]]:
-        with self._lock:
-            return self._ops.pop(run_id, [])
-
-    def flush(self, timeout: float = 30.0) -> None:
-        """Nothing to do: the driver writes."""
-
-    def close(self) -> None:
-        """Nothing to do: the driver writes."""
-
-
 def replay(store: Any, ops: Iterable[tuple[str, Any]]) -> int:
     """Write a worker's buffered calls through ``store`` in their order; returns how many."""
     n = 0
@@ -122,22 +90,6 @@ def replay(store: Any, ops: Iterable[tuple[str, Any]]) -> int:
         (store.write if op == "insert" else store.update)(rec)
         n += 1
     return n
-
-
-@dataclass
-class RunJob:
-    """One run for a worker: the task by id (the worker loads the suite once), its settings."""
-
-    task_id: str
-    suite: str
-    config: RunConfig
-    batch_id: str
-
-
-@dataclass
-class RunOutcome:
-    summary: RunSummary
-    ops: list[tuple[str, Any]]
 
 
 def lost_run(task: Task, suite: str, rc: RunConfig, batch: str, status: str,
@@ -208,6 +160,16 @@ class WorkerPool:
                                max_concurrency=opts.runs_per_worker)(ScaleWorker)
         for _ in range(opts.workers):
             self.actors.append(self._new_actor())
+        pids = [a.pid.remote() for a in self.actors]  # fail here, not once per run
+        ready, _ = ray.wait(pids, num_returns=len(pids), timeout=START_TIMEOUT_S)
+        if len(ready) < len(pids):
+            raise ScaleError(f"only {len(ready)} of {opts.workers} Ray workers started within "
+                             f"{START_TIMEOUT_S} s; each needs 1 free CPU (the cluster has "
+                             f"{ray.available_resources().get('CPU', 0):g}); lower --workers")
+        try:
+            ray.get(ready)
+        except Exception as e:
+            raise ScaleError(f"a Ray worker could not start: {e}") from e
 
     def _new_actor(self) -> Any:
         return self._cls.remote(self.settings)
@@ -314,6 +276,8 @@ def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, ba
         store.write(s.record)
         if attempt >= MAX_ATTEMPTS:
             finished(i, s)
+
+    from .scale_worker import RunJob
 
     calls = [("play", (RunJob(t.id, suite, rc, batch),)) for t, rc in jobs]
     own = pool is None

@@ -13,19 +13,67 @@ when a new weights version arrives (between gradient steps, when no episode is i
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .engine import Engine
-from .scale import RecordBuffer, RunJob, RunOutcome
+from .engine import Engine, RunConfig, RunSummary
 from .tasks import Suite, Task
 
 if TYPE_CHECKING:
     from .credit import Episode
     from .train import TrainConfig
+
+
+class RecordBuffer:
+    """A store stand-in for a worker's ``Engine``: ``write``/``update`` keep ``(op, copy)`` per run
+    (records change after they are written, so each call is copied as it is made); ``take(run_id)``
+    hands a run's calls over, in call order, for the driver to replay. Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ops: dict[str, list[tuple[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def _add(self, op: str, rec: Any) -> None:
+        with self._lock:
+            self._ops.setdefault(rec.run_id, []).append((op, copy.deepcopy(rec)))
+
+    def write(self, rec: Any) -> None:
+        self._add("insert", rec)
+
+    def update(self, rec: Any) -> None:
+        self._add("update", rec)
+
+    def take(self, run_id: str) -> list[tuple[str, Any]]:
+        with self._lock:
+            return self._ops.pop(run_id, [])
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Nothing to do: the driver writes."""
+
+    def close(self) -> None:
+        """Nothing to do: the driver writes."""
+
+
+@dataclass
+class RunJob:
+    """One run for a worker: the task by id (the worker loads the suite once), its settings."""
+
+    task_id: str
+    suite: str
+    config: RunConfig
+    batch_id: str
+
+
+@dataclass
+class RunOutcome:
+    summary: RunSummary
+    ops: list[tuple[str, Any]]
 
 
 @dataclass
