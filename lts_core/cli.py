@@ -12,6 +12,8 @@ from pathlib import Path
 from . import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
 from . import interrupts
 from .config import Settings
+from .registry import EXECUTORS, POLICIES
+from .run_config import STOP_RULES
 
 
 def _csv(s: str) -> list[str]:
@@ -194,19 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tasks", help="comma-separated task ids (default: all)")
     r.add_argument("--limit", type=_count(1), help="only the first N tasks")
     r.add_argument("--teams", "-k", type=int, default=3)
-    r.add_argument("--policy", default="dedup", help="none | all | dedup | learned | llm-judge "
-                   "(comma-separated to compare several)")
+    r.add_argument("--policy", default="dedup", help=" | ".join(POLICIES.names())
+                   + " (comma-separated to compare several)")
     r.add_argument("--backend", default="sim", help="sim, or a litellm model string")
     r.add_argument("--backend-options", help="JSON object of back-end settings")
     r.add_argument("--api-base", help="API base URL for an LLM back-end")
     r.add_argument("--policy-options", help="JSON object of policy settings, e.g. "
                    "'{\"model\": \"openai/gpt-4o-mini\"}' for llm-judge; with several policies "
                    "key it by policy name: '{\"llm-judge\": {...}}'")
-    r.add_argument("--executor", default="virtual", help="virtual | threads")
+    r.add_argument("--executor", default="virtual", help=" | ".join(EXECUTORS.names()))
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--seeds", type=_ints, help="comma-separated seeds (overrides --seed)")
     r.add_argument("--max-steps", type=int, default=30)
-    r.add_argument("--stop", default="aggregate", help="aggregate | first")
+    r.add_argument("--stop", default="aggregate", help=" | ".join(STOP_RULES))
     r.add_argument("--speed", type=float, default=20.0, help="threads: clock seconds per real second")
     r.add_argument("--no-latency", action="store_true", help="tools take no modelled time")
     r.add_argument("--no-pool", action="store_true", help="search only the task's own paragraphs")

@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 
 class Executor(Protocol):
     name: str
+    real_clock: bool  # steps take real time, scaled by ``RunConfig.speed`` (a run can be watched)
 
     def execute(self, run: Run) -> float: ...
 
 
 class VirtualExecutor:
     name = "virtual"
+    real_clock = False
 
     def execute(self, run: Run) -> float:
         seq = itertools.count()
@@ -63,6 +65,7 @@ class VirtualExecutor:
 
 class ThreadExecutor:
     name = "threads"
+    real_clock = True
 
     def execute(self, run: Run) -> float:
         speed = run.config.speed

@@ -15,6 +15,8 @@ from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
 from lts_core.policies import available_policies
+from lts_core.registry import EXECUTORS
+from lts_core.run_config import STOP_RULES
 from lts_core.tasks import SUITE_NAMES
 
 MAX_OPTIONS = 500
@@ -132,12 +134,13 @@ def _form(svc) -> None:
     backend, options, llm_problems = _backend()
     problems += llm_problems
     c1, c2, c3 = st.columns(3)
-    executor = c1.radio("Executor", ["threads", "virtual"], key="l_exec",
+    executors = sorted(EXECUTORS.available(), key=lambda n: n != DEMO["executor"])
+    executor = c1.radio("Executor", executors, key="l_exec",
                         help="threads: real clock, scaled by speed, for watching live. virtual: "
                              "a deterministic event loop, finishes at once.")
     speed = c2.slider("Speed (clock s per real s)", 1.0, 100.0, 10.0, key="l_speed",
-                      disabled=executor != "threads")
-    stop = c3.radio("Stop rule", ["aggregate", "first"], key="l_stop",
+                      disabled=not EXECUTORS.load(executor).real_clock)
+    stop = c3.radio("Stop rule", list(STOP_RULES), key="l_stop",
                     help="aggregate: wait for every team, then aggregate their answers. first: "
                          "take the first team's answer and cancel the rest.")
     try:

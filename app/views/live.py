@@ -9,6 +9,7 @@ import streamlit as st
 from app import data, story, theme, ui
 from app.components import admission, swimlane, tables
 from app.safe import md
+from lts_core.registry import EXECUTORS
 
 REFRESH_S = 1.0
 SAVED_HELP = (
@@ -38,7 +39,8 @@ def clock_now(run: dict, steps) -> float | None:
         return None
     speed = float(run.get("speed") or 1.0)  # recorded with the run (RunRecord.speed)
     last = float(steps.t_end.max()) if len(steps) else 0.0
-    if run["executor"] != "threads":
+    executor = EXECUTORS.find(str(run["executor"]))
+    if executor is None or not executor.real_clock:
         return last
     return max(last, (time.time() - float(run["created_at"])) * speed)
 

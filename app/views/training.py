@@ -42,7 +42,7 @@ def _start_panel(svc) -> None:
                        "trainer module `lts_core.train` is not installed. The curves of "
                        "trainings recorded elsewhere still show below.")
             return
-        job = st.session_state.get("tr_job")
+        job = training_job.current_training()  # one per process: every tab sees it
         if job is not None:
             _progress(svc, job)
         from lts_core.recipes import RECIPES
@@ -59,7 +59,7 @@ def _start_panel(svc) -> None:
         busy = job is not None and job.status in ("running", "stopping")
         if st.button("Start training", icon=":material/play_arrow:", disabled=busy, key="tr_go"):
             try:
-                st.session_state["tr_job"] = training_job.start_training(
+                training_job.start_training(
                     svc.engine, recipe=recipe, suite=suite, epochs=int(epochs), tasks=int(tasks),
                     teams=int(teams))
                 st.rerun()  # the progress panel above takes over

@@ -41,7 +41,9 @@ def test_start_button_trains_and_records_curves(tmp_path, monkeypatch):
     at.number_input(key="tr_k").set_value(2)
     at.button(key="tr_go").click().run()
     no_exception(at)
-    job = at.session_state["tr_job"]
+    from app import training_job
+
+    job = training_job.current_training()  # held once per process, not per browser tab
     job.thread.join(240)
     assert job.status == "finished", job.error
     assert job.result.checkpoint.is_file()
