@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = REPO_ROOT / "assets"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"  # package data: works from a wheel too
 
 # litellm reads its price map from the network on import unless told otherwise; set it before
 # anything can import litellm (CLI, app and tests all import lts_core first).

@@ -192,8 +192,10 @@ def load_checkpoint(path: str | Path) -> tuple[AdmissionController, dict[str, An
 
 
 def default_checkpoint() -> Path:
-    """The shipped controller: ``assets/controller/lts-controller.pt`` in the source tree."""
-    return Path(__file__).resolve().parent.parent / "assets" / "controller" / "lts-controller.pt"
+    """The shipped controller: ``lts_core/assets/controller/lts-controller.pt`` (package data)."""
+    from .config import ASSETS_DIR
+
+    return ASSETS_DIR / "controller" / "lts-controller.pt"
 
 
 def describe_checkpoint(path: Path, blob: dict[str, Any]) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def _form(svc) -> None:
     ckpt = ""
     if "learned" in policies:
         ckpt = st.text_input("Controller checkpoint (learned)", "", key="l_ckpt",
-                             placeholder="empty = the shipped assets/controller/lts-controller.pt",
+                             placeholder="empty = the shipped lts_core/assets/controller/lts-controller.pt",
                              help="A file written by `lts train` or the Training page.").strip()
         if ckpt and not Path(ckpt).expanduser().is_file():
             problems.append(f"Controller checkpoint: {ckpt} does not exist")

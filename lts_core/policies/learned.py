@@ -1,7 +1,7 @@
 """``learned``: the trained admission controller (``lts_core.controller``) as a policy.
 
 Options (``--policy-options '{"checkpoint": "...", ...}'``):
-- ``checkpoint``: a file written by ``lts train``; default the shipped ``assets/controller/lts-controller.pt``.
+- ``checkpoint``: a file written by ``lts train``; default the shipped ``lts_core/assets/controller/lts-controller.pt``.
 - ``threshold``: admit when P(YES) >= threshold. Default: the threshold calibrated on the training
   suite's validation split and stored with the checkpoint, else 0.5 (argmax of YES/NO).
 - ``sample`` / ``temperature`` / ``epsilon``: sample YES/NO from (1 - epsilon) * softmax(logits / T)
