@@ -39,7 +39,7 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
     """One whole K-team run with the live controller sampling; returns its decisions and rewards."""
     from .policies.learned import LearnedPolicy
 
-    trace: list = []
+    trace: list[Decision] = []
     c = cfg.credit
     policy = LearnedPolicy(model=model, sample=True, temperature=c.temperature, epsilon=c.epsilon,
                            trace=trace)
@@ -48,18 +48,15 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
     summary = engine.execute(run)
     entry_of = {(a.team_idx, a.step_idx): a.entry_id for a in run.admissions}
     used = {r.entry_id for r in run.bank.reads}
-    decisions = []
-    for t in trace:
-        eid = entry_of.get((t.team_idx, t.step_idx))
-        decisions.append(Decision(t.team_idx, t.step_idx, t.x, t.admit, t.p_yes, eid,
-                                  eid is not None and eid in used, action=t.action,
-                                  summary=t.summary))
+    for d in trace:  # what became of each decision: its entry, and whether a team fetched it
+        d.entry_id = entry_of.get((d.team_idx, d.step_idx))
+        d.used = d.entry_id is not None and d.entry_id in used
     rec = summary.record
     answered = [t.rec for t in run.teams if t.rec.status == "answered" and t.rec.answer]
     first = min(answered, key=lambda r: (r.t_end or 0.0, r.team_idx)) if answered else None
     return Episode(task.id, run.run_id, score(rec.answer, task.golds, cfg.reward_metric),
                    score(first.answer if first else None, task.golds, cfg.reward_metric),
-                   decisions, em=float(rec.em or 0.0), runtime_s=float(rec.runtime_s or 0.0))
+                   trace, em=float(rec.em or 0.0), runtime_s=float(rec.runtime_s or 0.0))
 
 
 class EngineEpisodes:

@@ -17,7 +17,6 @@ modification time), so a batch of runs loads the weights once.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from ..controller import (
     describe_checkpoint,
     load_checkpoint,
 )
-from ..credit import mix_epsilon
+from ..credit import Decision, mix_epsilon
 from ..explain import TrainingMemory, explain, in_words
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
@@ -50,19 +49,6 @@ def cached_checkpoint(path: Path) -> tuple[AdmissionController, dict[str, Any], 
         return _CACHE[key]
 
 
-@dataclass
-class TracedDecision:
-    """One decision as the trainer needs it: inputs, the action taken and its probability."""
-
-    team_idx: int
-    step_idx: int
-    x: DecisionInput
-    admit: bool
-    p_yes: float
-    action: str = ""
-    summary: str = ""
-
-
 class LearnedPolicy(AdmissionPolicy):
     name = "learned"
     score_label = "P(YES), the controller's probability of admitting"
@@ -70,7 +56,7 @@ class LearnedPolicy(AdmissionPolicy):
     def __init__(self, checkpoint: str | None = None, threshold: float | None = None,
                  sample: bool = False, temperature: float = 1.2, epsilon: float = 0.0,
                  explain: bool = True, model: AdmissionController | None = None,
-                 trace: list[TracedDecision] | None = None) -> None:
+                 trace: list[Decision] | None = None) -> None:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"learned threshold must be in [0, 1], got {threshold}")
         if temperature <= 0:
@@ -119,8 +105,8 @@ class LearnedPolicy(AdmissionPolicy):
             admit = self.decision(p).admit
             reason = f"P(YES)={p:.3f} {'>=' if admit else '<'} threshold {self.threshold:.2f}"
         if self.trace is not None:
-            self.trace.append(TracedDecision(ctx.team_idx, ctx.step_idx, x, admit, p, ctx.action,
-                                             ctx.s))
+            self.trace.append(Decision(ctx.team_idx, ctx.step_idx, x, admit, p, action=ctx.action,
+                                       summary=ctx.s))
         feats: dict[str, Any] = {"reason": reason, "p_yes": round(p_eval, 6),
                                  "threshold": self.threshold, "keys_seen": len(ctx.keys),
                                  "nearest": nearest_keys(ctx)}
