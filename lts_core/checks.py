@@ -12,7 +12,6 @@ Every problem raises ``ConfigError`` naming the setting, what is wrong and what 
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from typing import TYPE_CHECKING, Any
@@ -66,22 +65,12 @@ def check_config(cfg: RunConfig) -> None:
             raise ConfigError(f"{name} must be a JSON object (name: value), got {opts!r:.80}")
 
 
-def _known_options(cls: type) -> list[str] | None:
-    """Keyword options of ``cls``; None when it takes any (it checks them itself)."""
-    if cls.__init__ is object.__init__:
-        return []
-    params = inspect.signature(cls.__init__).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
-
-
 def check_components(cfg: RunConfig) -> None:
     """Build the run's policy and back-end once; an option they refuse becomes a ConfigError."""
     from .backends import make_backend
     from .policies import make_policy
 
-    known = _known_options(POLICIES.load(cfg.policy))
+    known = POLICIES.options(cfg.policy)
     unknown = sorted(set(cfg.policy_options) - set(known)) if known is not None else []
     if unknown:
         allowed = f"its options are: {', '.join(known)}" if known else "it takes no options"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -96,6 +97,20 @@ class Registry(MutableMapping[str, Any]):
             return self.load(name)
         except ConfigError:
             return None
+
+    def options(self, name: str) -> list[str] | None:
+        """The keyword options ``name``'s class takes; None when it takes any (it checks them)."""
+        cls = self.load(name)
+        if cls.__init__ is object.__init__:
+            return []
+        params = inspect.signature(cls.__init__).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            return None
+        return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
+
+    def takes(self, name: str, option: str) -> bool:
+        """Whether ``name`` names ``option`` among its options (what a form may offer for it)."""
+        return option in (self.options(name) or [])
 
     def create(self, name: str, **options: Any) -> Any:
         """A new instance of ``name`` built with ``options``."""

@@ -15,7 +15,7 @@ from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
 from lts_core.policies import available_policies
-from lts_core.registry import EXECUTORS
+from lts_core.registry import EXECUTORS, POLICIES, score_label
 from lts_core.run_config import STOP_RULES
 from lts_core.tasks import SUITE_NAMES
 
@@ -124,9 +124,19 @@ def _form(svc) -> None:
                               default=["dedup"], key="l_policy")
     if not policies:
         problems.append("Admission policy: choose at least one")
+    tuned = [p for p in policies if POLICIES.takes(p, "threshold")]
+    threshold = None
+    if tuned:
+        scales = "; ".join(f"{p}: {score_label(p)}" for p in tuned)
+        threshold = st.number_input(
+            f"Admission threshold ({', '.join(tuned)})", min_value=0.0, max_value=1.0, value=None,
+            step=0.05, key="l_threshold", placeholder="empty = each policy's own default",
+            help=f"A step is admitted when its score is at or above this. Scores: {scales}. "
+                 "Every decision records the threshold it was compared with.")
     ckpt = ""
-    if "learned" in policies:
-        ckpt = st.text_input("Controller checkpoint (learned)", "", key="l_ckpt",
+    loaded = [p for p in policies if POLICIES.takes(p, "checkpoint")]
+    if loaded:
+        ckpt = st.text_input(f"Controller checkpoint ({', '.join(loaded)})", "", key="l_ckpt",
                              placeholder="empty = the shipped lts_core/assets/controller/lts-controller.pt",
                              help="A file written by `lts train` or the Training page.").strip()
         if ckpt and not Path(ckpt).expanduser().is_file():
@@ -161,7 +171,11 @@ def _form(svc) -> None:
         batch = uuid.uuid4().hex[:8]
         try:
             for t, p, s in jobs:
-                popts = {"checkpoint": str(Path(ckpt).expanduser())} if p == "learned" and ckpt else {}
+                popts: dict[str, object] = {}
+                if ckpt and POLICIES.takes(p, "checkpoint"):
+                    popts["checkpoint"] = str(Path(ckpt).expanduser())
+                if threshold is not None and POLICIES.takes(p, "threshold"):
+                    popts["threshold"] = float(threshold)
                 cfg = RunConfig(teams=int(teams), policy=p, policy_options=popts, backend=backend,
                                 backend_options=options,
                                 executor=executor, stop=stop, max_steps=int(max_steps), seed=s,

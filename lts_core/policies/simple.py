@@ -36,11 +36,20 @@ class Dedup(AdmissionPolicy):
     name = "dedup"
     score_label = "novelty: 1 - cosine to the nearest key"
 
-    def __init__(self, similarity: float = 0.9) -> None:
+    def __init__(self, similarity: float | None = None, threshold: float | None = None) -> None:
+        """``similarity`` (default 0.9) or, on the score's own scale, ``threshold`` = 1 -
+        similarity (the novelty at and above which a step is admitted); not both."""
+        if similarity is not None and threshold is not None:
+            raise ValueError("give dedup a similarity or a threshold (= 1 - similarity), not both")
+        if threshold is not None:
+            if not 0.0 <= threshold < 1.0:
+                raise ValueError(f"dedup threshold must be in [0, 1), got {threshold}")
+            similarity = 1.0 - threshold
+        similarity = 0.9 if similarity is None else similarity
         if not 0.0 < similarity <= 1.0:
             raise ValueError(f"dedup similarity must be in (0, 1], got {similarity}")
         self.similarity = similarity
-        self.threshold = 1.0 - similarity
+        self.threshold = 1.0 - similarity if threshold is None else threshold
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         near = nearest_keys(ctx)

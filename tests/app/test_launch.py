@@ -100,3 +100,26 @@ def test_learned_takes_a_checkpoint(tmp_path, monkeypatch):
     assert svc.queue.wait_idle(60)
     job = svc.queue.jobs()[-1]
     assert job.status == "finished", job.error
+
+
+def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, monkeypatch):
+    """docs/architecture.md follows this parameter: Launch form -> RunConfig.policy_options ->
+    the policy -> AdmissionDecision -> admissions.threshold -> the read model."""
+    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
+    db = tmp_path / "threshold.duckdb"
+    at = open_page("launch", db, monkeypatch)
+    at.text_input(key="l_query").input("Garrick").run()
+    at.radio(key="l_exec").set_value("virtual").run()
+    at.number_input(key="l_threshold").set_value(0.25).run()  # dedup: novelty >= 0.25
+    at.button(key="l_go").click().run()
+    no_exception(at)
+    svc = state._services_for(str(db))
+    assert svc.queue.wait_idle(60)
+    job = svc.queue.jobs()[-1]
+    assert job.status == "finished", job.error
+    from lts_core import queries
+
+    adm = queries.admissions(svc.store, job.run_id)
+    assert len(adm) > 0 and set(adm.threshold) == {0.25}
+    assert list(adm.decision) == ["admitted" if s >= 0.25 else "rejected" for s in adm.score]
+    assert queries.policy_threshold(svc.store, queries.get_run(svc.store, job.run_id)) == 0.25
