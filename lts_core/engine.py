@@ -64,6 +64,14 @@ class Engine:
                 self._suites[name] = load_suite(name, self.settings.data_dir)
             return self._suites[name]
 
+    def preload(self, suite: Suite, index: SearchIndex | None = None) -> None:
+        """Use an already loaded suite (and its pool search index) for runs naming it, instead
+        of loading it again: indexes are immutable, so engines may share them."""
+        with self._lock:
+            self._suites[suite.name] = suite
+            if index is not None:
+                self._indexes[(suite.name, True)] = index
+
     def index(self, suite: Suite, *, use_pool: bool = True) -> SearchIndex:
         key = (suite.name, use_pool)
         with self._lock:

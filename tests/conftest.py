@@ -65,8 +65,7 @@ def engine(store: Store, demo_suite: Suite, demo_index: SearchIndex) -> Engine:
     """An Engine on the test's store, with the demo suite and its BM25 index already built
     (building the index is the slow part and it is immutable, so tests share one)."""
     eng = Engine(store)
-    eng._suites["demo"] = demo_suite
-    eng._indexes[("demo", True)] = demo_index
+    eng.preload(demo_suite, demo_index)
     return eng
 
 

@@ -24,7 +24,7 @@ def content_words(text: str) -> list[str]:
     """Words of ``text`` without stop words, in order, without repeats.
 
     >>> content_words("Which river is crossed by the bridge?")
-    ['Which', 'river', 'crossed', 'bridge']
+    ['river', 'crossed', 'bridge']
     """
     seen, out = set(), []
     for w in _WORD.findall(text):

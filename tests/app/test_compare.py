@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from app_helpers import no_exception, open_page, texts
 
+from app import state
 from app.components import compare
+from lts_core import RunConfig
 
 
 def test_empty(empty_db, monkeypatch):
@@ -21,16 +23,23 @@ def test_batches(finished_db, monkeypatch):
     assert len(at.get("plotly_chart")) >= 5
 
 
-def test_runs_mode(finished_db, monkeypatch):
-    at = open_page("compare", finished_db, monkeypatch)
+def test_runs_mode(tmp_path, monkeypatch):
+    db = tmp_path / "two-runs.duckdb"  # two runs to compare (finished_db holds one)
+    svc = state._services_for(str(db))
+    suite = svc.engine.suite("demo")
+    for policy in ("none", "dedup"):
+        svc.engine.run_task(suite.tasks[0], suite, RunConfig(policy=policy, embedder="hash"),
+                            batch_id="b2")
+    svc.store.flush()
+    at = open_page("compare", db, monkeypatch)
     at.session_state["cmp_mode"] = "Runs"
     at.run()
     no_exception(at)
     ms = at.multiselect(key="cmp_runs")
-    if len(ms.options) >= 2:
-        ms.set_value(ms.options[:2]).run()
-        no_exception(at)
-        assert len(at.get("plotly_chart")) >= 5
+    assert len(ms.options) >= 2
+    ms.set_value(ms.options[:2]).run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) >= 5
 
 
 def test_run_in_progress(running_db, monkeypatch):
