@@ -31,10 +31,10 @@ _LAZY = {**dict.fromkeys(["ConfigError", "Engine", "Run", "RunConfig", "RunHandl
          **dict.fromkeys(["TrainingHandle", "start_training"], "training_jobs")}
 
 if TYPE_CHECKING:
-    from .engine import ConfigError, Engine, Run, RunConfig, RunHandle, RunSummary
-    from .store import Store, StoreError
     from .bench import BenchConfig, run_bench
+    from .engine import ConfigError, Engine, Run, RunConfig, RunHandle, RunSummary
     from .registry import BACKENDS, EMBEDDERS, EXECUTORS, POLICIES
+    from .store import Store, StoreError
     from .tasks import Doc, Suite, Task, TaskFileError, load_suite, load_tasks
     from .train import TrainConfig, train
     from .training_jobs import TrainingHandle, start_training
