@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -84,12 +85,20 @@ def ray_temp_dir(settings: Settings) -> Path:
 
 
 def replay(store: Any, ops: Iterable[tuple[str, Any]]) -> int:
-    """Write a worker's buffered calls through ``store`` in their order; returns how many."""
-    n = 0
-    for op, rec in ops:
-        (store.write if op == "insert" else store.update)(rec)
-        n += 1
-    return n
+    """Write a worker's buffered calls through ``store`` in their order; returns how many.
+
+    All or nothing against Ctrl-C and SIGTERM: they are held while the calls are queued (a run must
+    not be left half-written, e.g. ``running``) and delivered right after."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        n = 0
+        for op, rec in ops:
+            (store.write if op == "insert" else store.update)(rec)
+            n += 1
+        return n
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def lost_run(task: Task, suite: str, rc: RunConfig, batch: str, status: str,

@@ -7,10 +7,12 @@ end), the demo suite, K=2, the hash embedder, the virtual executor and the simul
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -63,23 +65,32 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_ray_process(tmp_path):
     cmd = [sys.executable, "-m", "lts_core.cli", "--db", str(tmp_path / "c.duckdb"), "bench",
            "--suite", "demo", "--policies", "none,all,dedup", "-k", "2,3,5", "--seeds", "0,1,2",
            "--embedder", "hash", "--workers", "2", "--out", str(tmp_path / "out")]
-    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    err = bytearray()
+
+    def read() -> None:
+        while chunk := p.stderr.read1(4096):
+            err.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and p.poll() is None:
-            if len(_processes_with(marker, "ray::ScaleWorker")) >= 2:  # both workers are up
+        deadline = time.time() + 90
+        while time.time() < deadline and p.poll() is None:  # the progress bar: runs came back
+            if re.search(rb"\| *[1-9][0-9]*/[0-9]+ ", bytes(err)):
                 break
-            time.sleep(0.5)
-        time.sleep(2)  # the workers are playing runs
-        assert p.poll() is None, p.communicate()[1].decode()[-2000:]
+            time.sleep(0.3)
+        assert p.poll() is None, bytes(err).decode()[-2000:]
         os.killpg(p.pid, signal.SIGINT)
-        _, err = p.communicate(timeout=60)
+        p.wait(timeout=60)
+        reader.join(timeout=10)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
-    assert p.returncode == 130, err.decode()[-2000:]
-    assert "interrupted" in err.decode()
+    text = bytes(err).decode(errors="replace")
+    assert p.returncode == 130, text[-2000:]
+    assert "interrupted" in text
     deadline = time.time() + 20
     while _processes_with(marker) and time.time() < deadline:
         time.sleep(0.5)
