@@ -72,6 +72,32 @@ class ScriptedBackend(Backend):
         return super().aggregate(task, answers, rng)
 
 
+class WaitingAgent(ScriptedAgent):
+    """A ``ScriptedAgent`` whose calls are real: each waits ``seconds`` of wall time (a model
+    server), and its usages say so (``real=True``); summaries are free."""
+
+    def decide(self, view: TeamView) -> tuple[Action, list[LLMUsage]]:
+        time.sleep(self.seconds)
+        action, usages = super().decide(view)
+        for u in usages:
+            u.real = True
+        return action, usages
+
+    def summarize(self, action: Action, output: ToolOutput) -> tuple[str, LLMUsage | None]:
+        return f"The team ran {action.kind} {action.arg}.", None
+
+
+class WaitingBackend(ScriptedBackend):
+    """``ScriptedBackend`` with ``WaitingAgent``s: a stand-in for a model server (not simulated)."""
+
+    name = "waiting"
+    simulated = False
+
+    def make_agent(self, task, team_idx, rng, ctx) -> WaitingAgent:
+        script = self.scripts[min(team_idx, len(self.scripts) - 1)]
+        return WaitingAgent(list(script), self.seconds[min(team_idx, len(self.seconds) - 1)])
+
+
 class _FailingAgent:
     def __init__(self, inner: Any, fail_at: int, where: str) -> None:
         self.inner, self.fail_at, self.where, self.calls = inner, fail_at, where, 0

@@ -12,6 +12,7 @@ import pytest
 from engine_helpers import (
     FlakyBackend,
     ScriptedBackend,
+    WaitingBackend,
     fast_config,
     one_torch_thread,
     table_rows,
@@ -206,6 +207,29 @@ def test_stop_first_takes_the_first_answer(engine, demo_suite, register_backend,
     st = _q(store, "SELECT * FROM steps WHERE run_id = ?", s.record.run_id)
     assert (st.t_end <= winner.t_end + 1e-9).all()  # nothing committed after the first answer
     assert (tm.t_end.fillna(0) <= winner.t_end + 1e-9).all()
+
+
+def test_virtual_steps_waiting_on_a_model_are_computed_together(engine, demo_suite,
+                                                                 register_backend, store) -> None:
+    """Issue #9 §4: K teams whose calls wait on a model server; the virtual executor computes the
+    steps that start at the same clock time concurrently, and records what a sequential run
+    records (same clock times, same order)."""
+    register_backend("waiting", WaitingBackend)
+    register_backend("scripted", ScriptedBackend)
+    opts = {"scripts": [["plan", "plan", "answer:x"]], "seconds": [0.3]}
+    t0 = time.perf_counter()
+    real = engine.run_task(demo_suite.tasks[0], demo_suite, fast_config(
+        teams=3, policy="none", backend="waiting", backend_options=opts))
+    wall = time.perf_counter() - t0
+    assert wall < 2.0, f"{wall:.2f} s: the 9 calls of 0.3 s ran one after another"
+    same = engine.run_task(demo_suite.tasks[0], demo_suite, fast_config(
+        teams=3, policy="none", backend="scripted", backend_options=opts))
+    store.flush()
+    cols = "team_idx, step_idx, action, t_start, t_end"
+    a, b = (_q(store, f"SELECT {cols} FROM steps WHERE run_id = ? ORDER BY t_end, team_idx",
+               r.record.run_id) for r in (real, same))
+    assert len(a) == 9 and a.equals(b)
+    assert real.record.runtime_s == same.record.runtime_s == pytest.approx(0.9)
 
 
 def test_stop_first_on_sim_matches_the_aggregate_run(run_demo, store) -> None:
