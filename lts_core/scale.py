@@ -317,7 +317,8 @@ def add_scale_args(parser: Any) -> None:
 
 
 def options_from_args(args: Any) -> ScaleOptions:
-    opts = ScaleOptions(getattr(args, "workers", 1) or 1, getattr(args, "ray_address", None),
-                        getattr(args, "runs_per_worker", 1) or 1)
+    """The options of ``add_scale_args``'s flags; ValueError for a count below 1."""
+    opts = ScaleOptions(getattr(args, "workers", 1), getattr(args, "ray_address", None) or None,
+                        getattr(args, "runs_per_worker", 1))
     opts.validate()
     return opts

@@ -182,3 +182,21 @@ def test_training_with_two_workers_writes_the_weights_of_one(engine, tmp_path, r
         n = engine.store.scalar("SELECT count(*) FROM runs WHERE batch_id = ?",
                                 [f"train-{r.train_id}"])
         assert n == 4
+
+
+def test_one_worker_never_imports_ray_and_bad_counts_are_named(tmp_path):
+    code = ("import sys; from lts_core.cli import main; "
+            f"rc = main(['--db', {str(tmp_path / 'o.duckdb')!r}, 'bench', '--suite', 'demo', "
+            "'--limit', '1', '-k', '2', '--seeds', '0', '--policies', 'none', '--embedder', "
+            f"'hash', '-q', '--out', {str(tmp_path / 'out')!r}]); "
+            "assert rc == 0, rc; assert 'ray' not in sys.modules, 'ray was imported'")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for cmd in (["run", "--suite", "demo", "--workers", "0"],
+                ["bench", "--suite", "demo", "--runs-per-worker", "0"]):
+        r = subprocess.run([sys.executable, "-m", "lts_core.cli", "--db",
+                            str(tmp_path / "b.duckdb"), *cmd], cwd=REPO, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 2 and "must be at least 1" in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path / "b.duckdb").exists()  # nothing ran, no database was made
