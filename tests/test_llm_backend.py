@@ -268,6 +268,31 @@ def test_response_format_downgrade(fake):
         "json_schema"
 
 
+def test_two_concurrent_calls_refused_the_same_format_both_downgrade(fake):
+    """Teams call at the same time (the virtual executor too, for real models): when both are
+    refused json_schema, the second to notice must not take the first's downgrade as 'nothing
+    left to try' (found by the llama.cpp integration test)."""
+    gate = threading.Barrier(2)
+
+    def refuse_json_schema(messages, params):
+        if (params.get("response_format") or {}).get("type") == "json_schema":
+            gate.wait(5)  # both calls are in flight before either is refused
+            return litellm.BadRequestError("response_format json_schema unsupported",
+                                           model="m", llm_provider="x")
+        return '{"ok": 1}'
+
+    c = LLMClient("ltsfake/refuses-concurrently", backoff_s=0.01)
+    fake.script = [refuse_json_schema] * 4
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(
+        c.complete(MSGS, purpose="orchestrate", schema={"type": "object"}))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 2 and {r.mode for r in results} == {"json_object_schema"}
+
+
 def test_http_429_and_5xx_through_the_network(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with FakeOpenAIServer() as srv:

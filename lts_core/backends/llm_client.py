@@ -188,9 +188,13 @@ class LLMClient:
         return {"type": "json_object"}
 
     def _drop_mode(self, mode: str) -> bool:
-        """Forget ``mode`` (the provider refused it); False when there is nothing left to try."""
+        """Forget ``mode`` (the provider refused it); False when there is nothing left to try.
+        Calls run concurrently (one per team): when another call dropped ``mode`` meanwhile,
+        the next mode is already current, so this call tries it too."""
         with self._lock:
-            if mode in self._modes and len(self._modes) > 1:
+            if mode not in self._modes:
+                return bool(self._modes)
+            if len(self._modes) > 1:
                 self._modes.remove(mode)
                 with _REFUSED_LOCK:
                     _REFUSED.setdefault((self.model, self.api_base), set()).add(mode)
