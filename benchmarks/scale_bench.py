@@ -8,7 +8,9 @@ Prints (never asserts):
    (a) sequentially in this process, (b) with ``--workers`` workers on a local Ray cluster this
    command starts (Ray's start-up and the workers' loading included), (c) the same with Ray already
    up (only the workers' start and loading included). Each on a fresh engine and database, so each
-   pays for loading the suite, its index and the embedder. Ratios, and whether every run's figures
+   pays for loading the suite, its index and the embedder, and starts with an empty embedding
+   cache (``LTS_CACHE_DIR``: a warm cache makes runs several times faster, so a pass after another
+   would otherwise look faster than it is). Ratios, and whether every run's figures
    (em, f1, runtime_s, decisions, admitted, entries, reads, tokens, ...) are identical.
    Steady state: runs per second between the first and the last finished run (no start-up).
 2. The driver's one writer: rows per run (from the database), rows/s the Store needs at N workers
@@ -40,6 +42,12 @@ from lts_core.records import TABLES
 
 FIGURES = ["policy", "K", "seed", "task_id", "status", "em", "f1", "runtime_s", "decisions",
            "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens"]
+
+
+def fresh_cache() -> None:
+    """An empty embedding cache for the next pass (``LTS_CACHE_DIR``; Ray's workers inherit it when
+    the cluster starts): texts embedded by an earlier pass must not make a later one faster."""
+    os.environ["LTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="lts-scale-cache-")
 
 
 def one_bench(cfg: BenchConfig, folder: Path) -> tuple[float, float, pd.DataFrame, int]:
@@ -102,11 +110,14 @@ def main() -> None:
     base = dict(suite="hotpotqa-dev", policies=["none", "dedup", "learned"], ks=[3], seeds=[0],
                 limit=a.limit, oracle=False)
     print(f"SIMULATED agents | {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} | bench: "
-          f"hotpotqa-dev, {a.limit} tasks x none/dedup/learned x K=3 x seed 0 (oracle left out)")
+          f"hotpotqa-dev, {a.limit} tasks x none/dedup/learned x K=3 x seed 0 (oracle left out) | "
+          "every pass on an empty embedding cache")
 
+    fresh_cache()
     seq_wall, seq_rate, seq_runs, rows = one_bench(BenchConfig(**base), folder)
     print(f"sequential:                      {len(seq_runs)} runs, {seq_wall:6.1f} s wall, steady "
           f"{seq_rate:.2f} runs/s")
+    fresh_cache()
     par_wall, par_rate, par_runs, _ = one_bench(BenchConfig(**base, workers=a.workers), folder)
     same = seq_runs[FIGURES].equals(par_runs[FIGURES])
     print(f"{a.workers} workers (Ray started here):  {len(par_runs)} runs, {par_wall:6.1f} s wall, "
@@ -115,6 +126,7 @@ def main() -> None:
 
     import ray
 
+    fresh_cache()
     ray.init(num_cpus=a.workers, include_dashboard=False, logging_level=logging.WARNING,
              _temp_dir=os.environ["LTS_RAY_TMPDIR"])
     try:
