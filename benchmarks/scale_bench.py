@@ -10,7 +10,8 @@ Prints (never asserts):
    up (only the workers' start and loading included). Each on a fresh engine and database, so each
    pays for loading the suite, its index and the embedder, and starts with an empty embedding
    cache (``LTS_CACHE_DIR``: a warm cache makes runs several times faster, so a pass after another
-   would otherwise look faster than it is). Ratios, and whether every run's figures
+   would otherwise look faster than it is), or with ``--cache warm`` with the cache an untimed
+   sequential pass filled (a bench run again). Ratios, and whether every run's figures
    (em, f1, runtime_s, decisions, admitted, entries, reads, tokens, ...) are identical.
    Steady state: runs per second between the first and the last finished run (no start-up).
 2. The driver's one writer: rows per run (from the database), rows/s the Store needs at N workers
@@ -44,10 +45,14 @@ FIGURES = ["policy", "K", "seed", "task_id", "status", "em", "f1", "runtime_s", 
            "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens"]
 
 
+WARM: dict[str, str] = {}  # --cache warm: the one cache folder every pass shares
+
+
 def fresh_cache() -> None:
-    """An empty embedding cache for the next pass (``LTS_CACHE_DIR``; Ray's workers inherit it when
-    the cluster starts): texts embedded by an earlier pass must not make a later one faster."""
-    os.environ["LTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="lts-scale-cache-")
+    """The embedding cache of the next pass (``LTS_CACHE_DIR``; Ray's workers inherit it when the
+    cluster starts): an empty one (``--cache cold``), so texts embedded by an earlier pass do not
+    make a later one faster, or the folder filled by the warm-up pass (``--cache warm``)."""
+    os.environ["LTS_CACHE_DIR"] = WARM.get("dir") or tempfile.mkdtemp(prefix="lts-scale-cache-")
 
 
 def one_bench(cfg: BenchConfig, folder: Path) -> tuple[float, float, pd.DataFrame, int]:
@@ -103,6 +108,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--writer-copies", type=int, default=100,
                     help="replays of 2 recorded runs for the writer measurement")
+    ap.add_argument("--cache", choices=["cold", "warm"], default="cold",
+                    help="every pass on an empty embedding cache (cold), or on one filled by an "
+                    "untimed sequential pass of the same bench (warm: a bench run again)")
     a = ap.parse_args()
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     folder = Path(tempfile.mkdtemp(prefix="lts-scale-bench-"))
@@ -111,8 +119,12 @@ def main() -> None:
                 limit=a.limit, oracle=False)
     print(f"SIMULATED agents | {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} | bench: "
           f"hotpotqa-dev, {a.limit} tasks x none/dedup/learned x K=3 x seed 0 (oracle left out) | "
-          "every pass on an empty embedding cache")
+          f"embedding cache: {'empty for every pass' if a.cache == 'cold' else 'warm (filled by an untimed pass)'}")
 
+    if a.cache == "warm":
+        fresh_cache()
+        WARM["dir"] = os.environ["LTS_CACHE_DIR"]
+        one_bench(BenchConfig(**base), folder)  # untimed: fills the cache
     fresh_cache()
     seq_wall, seq_rate, seq_runs, rows = one_bench(BenchConfig(**base), folder)
     print(f"sequential:                      {len(seq_runs)} runs, {seq_wall:6.1f} s wall, steady "
