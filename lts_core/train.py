@@ -232,8 +232,10 @@ def train(engine: Engine, config: TrainConfig | None = None, *, out: str | Path 
             eps_epoch: list[Episode] = []
             for b0 in range(0, n_tasks, cfg.batch_tasks):
                 ids = order[b0:b0 + cfg.batch_tasks]
-                groups = (source.play_groups(ids, epoch, train_id, model)
-                          if hasattr(source, "play_groups") else [source.group(i, epoch, train_id, model) for i in ids])
+                if hasattr(source, "play_groups"):  # live episodes, maybe on Ray workers
+                    groups = source.play_groups(ids, epoch, train_id, model)
+                else:
+                    groups = [source.group(i, epoch, train_id, model) for i in ids]
                 groups = [g for g in groups if g]
                 if bar:
                     bar.update(sum(len(g) for g in groups))
