@@ -23,7 +23,7 @@ import numpy as np
 from .engine import Engine, RunConfig
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
 EM_SLACK = 0.01  # "EM at least none's minus 1 point"
 

@@ -57,7 +57,8 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     from .controller import ControllerConfig
     from .engine import ConfigError, Engine
     from .scale import ScaleError
-    from .train import train, train_config_from_args
+    from .train import train
+    from .train_config import train_config_from_args
 
     try:
         ctrl = ControllerConfig(width=args.width, layers=args.layers, heads=args.heads, ff=args.ff,

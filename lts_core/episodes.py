@@ -5,7 +5,7 @@
 and the rewards. When the cost term is on, ``EngineEpisodes`` also plays ``none`` on the same task
 and seed once (cached) for the runtime it is compared with.
 
-``RayEpisodes`` plays the same episodes on Ray workers (``lts_core.scale``).
+``RayEpisodes`` (``episode_sources``) plays the same episodes on Ray workers.
 
 Thread-safety: one training per engine at a time.
 """
@@ -21,7 +21,7 @@ from .tasks import Task
 
 if TYPE_CHECKING:
     from .controller import AdmissionController
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
 
 def episode_config(cfg: TrainConfig, seed: int, policy: str = "learned") -> RunConfig:
@@ -99,77 +99,3 @@ class EngineEpisodes:
                                      batch_id=f"train-{train_id}-ref")
             self._ref[key] = max(1e-6, float(s.record.runtime_s or 0.0))
         return self._ref[key]
-
-
-class RayEpisodes(EngineEpisodes):
-    """Live episodes played on Ray workers (``workers > 1`` or ``ray_address``; lts_core.scale).
-
-    The same episodes as ``EngineEpisodes``: seeds from the training seed, the G episodes of each
-    task of a gradient step played in parallel with that step's weights (sent once, ``ray.put``),
-    and handed back in the sequential order, so 1 or N workers write the same weights. Their runs'
-    records are written by the driver's store. An episode lost with its worker twice stops the
-    training (a gap would change the gradient); ``close()`` shuts the workers down."""
-
-    def __init__(self, engine: Engine, cfg: TrainConfig) -> None:
-        from .scale import ScaleOptions, WorkerPool
-
-        super().__init__(engine, cfg)
-        self.pool = WorkerPool(ScaleOptions.of(cfg), engine.settings)
-        self.version = 0
-
-    def close(self) -> None:
-        self.pool.close()
-
-    def play_groups(self, indices: list[int], epoch: int, train_id: str,
-               model: AdmissionController) -> list[list[Episode]]:
-        import ray
-
-        from .scale import MAX_ATTEMPTS, ScaleError, lost_run, replay, why_lost
-        from .scale_worker import EpisodeJob
-
-        self.version += 1
-        weights = ray.put(model.state_dict())  # once per gradient step, read by every worker
-        G, cost = self.cfg.episodes, bool(self.cfg.credit.cost_alpha)
-        keys = [(self.tasks[i], self.seed(self.tasks[i], epoch, g)) for i in indices for g in range(G)]
-        jobs = [EpisodeJob(t.id, seed, train_id, self.cfg, cost and (t.id, seed) not in self._ref)
-                for t, seed in keys]
-        eps: list[Episode | None] = [None] * len(jobs)
-        store = self.engine.store
-
-        def on_result(j: int, r) -> None:
-            replay(store, r.ops)
-            if r.reference_runtime_s is not None:
-                self._ref[(keys[j][0].id, keys[j][1])] = r.reference_runtime_s
-            eps[j] = r.episode
-
-        def on_lost(j: int, attempt: int, e: BaseException) -> None:
-            t, seed = keys[j]
-            store.write(lost_run(t, self.cfg.suite, episode_config(self.cfg, seed),
-                                 f"train-{train_id}", "failed", why_lost(e, attempt)).record)
-            if attempt >= MAX_ATTEMPTS:
-                raise ScaleError(f"training episode {j} of task {t.id} (seed {seed}) was lost with "
-                                 "its worker twice; the last finished epoch's checkpoint can be "
-                                 "resumed (--resume)")
-
-        self.pool.run([("episode", (job, self.version, [weights])) for job in jobs], on_result,
-                      on_lost)
-        out = []
-        for n in range(len(indices)):
-            group = [e for e in eps[n * G:(n + 1) * G] if e is not None]
-            for e, (t, seed) in zip(group, keys[n * G:(n + 1) * G], strict=True):
-                if cost:
-                    e.runtime_ref_s = self._ref[(t.id, seed)]
-            out.append(group)
-        return out
-
-
-def episode_source(engine: Engine, cfg: TrainConfig):
-    """Live episodes (on Ray workers when ``cfg.workers > 1`` or ``cfg.ray_address``), or episodes
-    rebuilt from a database of recorded runs (``episodes_from_db``)."""
-    if cfg.episodes_from_db:
-        from .offline_episodes import RecordedEpisodes
-
-        return RecordedEpisodes(cfg.episodes_from_db, cfg, store=engine.store)
-    if cfg.workers > 1 or cfg.ray_address:
-        return RayEpisodes(engine, cfg)
-    return EngineEpisodes(engine, cfg)

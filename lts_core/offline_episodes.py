@@ -24,7 +24,7 @@ from .credit import Decision, Episode
 from .embeddings import get_embedder
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
 
 class RecordedEpisodes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bench import BenchConfig, BenchResult, _over_seeds, run_bench, sort_policies
+from .bench import BenchConfig, BenchResult, over_seeds, run_bench, sort_policies
 from .engine import Engine
 from .harm import run_harm
 
@@ -57,7 +57,7 @@ def poison_table(engine: Engine, clean: pd.DataFrame, dirty: pd.DataFrame) -> pd
             "EM_lost": 100 * (g.em_clean.mean() - g.em.mean()),
             "flipped": int(((g.em_clean > 0) & (g.em == 0)).sum()),
             "repeated": int(g.final_repeats_wrong.sum())})
-    return sort_policies(_over_seeds(pd.DataFrame(per_seed), ["policy", "K"]))
+    return sort_policies(over_seeds(pd.DataFrame(per_seed), ["policy", "K"]))
 
 
 def markdown(table: pd.DataFrame, n: int, markdown: bool = True) -> str:

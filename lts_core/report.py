@@ -12,7 +12,9 @@ COLUMNS = ["policy", "runs", "EM", "F1", "runtime_s", "steps", "tool_calls", "ad
            "reads", "cross_reads", "tokens", "llm_calls", "cost_usd"]
 
 
-def _mean(xs: Sequence[float]) -> float:
+def mean_or_nan(xs: Iterable[float]) -> float:
+    """The mean, NaN for no values (a figure with nothing to average is not 0)."""
+    xs = list(xs)
     return statistics.fmean(xs) if xs else float("nan")
 
 
@@ -22,18 +24,18 @@ def per_seed_figures(runs: Sequence[RunSummary]) -> dict[str, float]:
     dec = sum(r.decisions for r in runs)
     return {
         "runs": len(runs),
-        "EM": 100 * _mean([r.em or 0.0 for r in recs]),
-        "F1": 100 * _mean([r.f1 or 0.0 for r in recs]),
-        "runtime_s": _mean([r.runtime_s or 0.0 for r in recs]),
-        "steps": _mean([r.steps for r in runs]),
-        "tool_calls": _mean([r.tool_calls for r in runs]),
+        "EM": 100 * mean_or_nan([r.em or 0.0 for r in recs]),
+        "F1": 100 * mean_or_nan([r.f1 or 0.0 for r in recs]),
+        "runtime_s": mean_or_nan([r.runtime_s or 0.0 for r in recs]),
+        "steps": mean_or_nan([r.steps for r in runs]),
+        "tool_calls": mean_or_nan([r.tool_calls for r in runs]),
         "admit_%": 100 * sum(r.admitted for r in runs) / dec if dec else 0.0,
-        "entries": _mean([r.entries for r in runs]),
-        "reads": _mean([r.reads for r in runs]),
-        "cross_reads": _mean([r.cross_reads for r in runs]),
-        "tokens": _mean([r.prompt_tokens + r.completion_tokens for r in recs]),
-        "llm_calls": _mean([float(getattr(r, "llm_calls", 0)) for r in runs]),
-        "cost_usd": _mean([r.cost_usd or 0.0 for r in recs]),
+        "entries": mean_or_nan([r.entries for r in runs]),
+        "reads": mean_or_nan([r.reads for r in runs]),
+        "cross_reads": mean_or_nan([r.cross_reads for r in runs]),
+        "tokens": mean_or_nan([r.prompt_tokens + r.completion_tokens for r in recs]),
+        "llm_calls": mean_or_nan([float(getattr(r, "llm_calls", 0)) for r in runs]),
+        "cost_usd": mean_or_nan([r.cost_usd or 0.0 for r in recs]),
     }
 
 

@@ -17,6 +17,9 @@ Design (docs/scale.md):
   as ``interrupted`` and ``close()`` shuts Ray down (no Ray process is left behind).
 
 Thread-safety: a ``WorkerPool`` is driven from one thread.
+
+Size: the pool's life (start, submit, collect, replace a dead worker, retry, Ctrl-C, shut down)
+is one state machine; it stays in one module. What runs on a worker is in ``scale_worker``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from .tasks import Suite, Task
 
 if TYPE_CHECKING:
     from .credit import Episode
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
 
 class RecordBuffer:

@@ -44,7 +44,7 @@ class TrainingHandle:
 
     def expected_episodes(self) -> int:
         """Episodes the training will play: epochs x tasks x episodes per task (G)."""
-        from .train import TrainConfig
+        from .train_config import TrainConfig
 
         o = self.options
         d = TrainConfig.from_recipe(o["recipe"]) if o.get("recipe") else TrainConfig()
