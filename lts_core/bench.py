@@ -22,6 +22,7 @@ Thread-safety: one bench per engine at a time.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -75,6 +76,23 @@ class BenchConfig:
             out.append(("oracle", "oracle", {}))  # the bound, on the same tasks and seeds
         return out
 
+    def run_configs(self, k: int, seed: int) -> list[tuple[str, RunConfig]]:
+        """(label, RunConfig) of every compared setting at ``k`` teams and ``seed``."""
+        return [(label, RunConfig(teams=k, policy=policy, policy_options=dict(opts),
+                                  backend=self.backend, backend_options=dict(self.backend_options),
+                                  executor=self.executor, seed=seed, embedder=self.embedder,
+                                  poison=self.poison, poison_at_s=self.poison_at_s))
+                for label, policy, opts in self.runs()]
+
+    def check_components(self) -> None:
+        """Build every setting's policy and back-end once (``checks.check_components``): a wrong
+        option is a ConfigError naming it, before the first run."""
+        from .checks import check_components
+
+        for _, rc in self.run_configs(self.ks[0], self.seeds[0]):
+            rc.validate()
+            check_components(rc)
+
     def validate(self) -> None:
         if "none" not in self.policies:
             raise ValueError("bench needs the 'none' policy: reductions and the oracle are against it")
@@ -94,11 +112,8 @@ def run_bench(engine: Engine, cfg: BenchConfig,
     tasks = suite.tasks[: cfg.limit] if cfg.limit else suite.tasks
     batch = "bench-" + uuid.uuid4().hex[:8]
     jobs = [(k, r, s, t) for k in cfg.ks for r in cfg.runs() for s in cfg.seeds for t in tasks]
-    rcs = [RunConfig(teams=k, policy=policy, policy_options=dict(opts),
-                     backend=cfg.backend, backend_options=dict(cfg.backend_options),
-                     executor=cfg.executor, seed=seed, embedder=cfg.embedder,
-                     poison=cfg.poison, poison_at_s=cfg.poison_at_s)
-           for k, (_, policy, opts), seed, _ in jobs]
+    settings = {(k, s): dict(cfg.run_configs(k, s)) for k in cfg.ks for s in cfg.seeds}
+    rcs = [dataclasses.replace(settings[k, seed][label]) for k, (label, _, _), seed, _ in jobs]
     rows, t0 = [], time.time()
     if cfg.workers > 1 or cfg.ray_address:  # on Ray workers; rows in this same order
         from .scale import ScaleOptions, play_runs

@@ -108,6 +108,14 @@ def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:
     return obj
 
 
+def backend_options_of(text: str | None, api_base: str | None) -> dict[str, Any]:
+    """The back-end options of ``--backend-options`` (JSON) and ``--api-base``."""
+    opts = parse_json_object(text, "--backend-options")
+    if api_base:
+        opts["api_base"] = api_base
+    return opts
+
+
 def options_per_policy(opts: dict[str, Any], policies: list[str]) -> dict[str, dict[str, Any]]:
     """``--policy-options`` for each policy: keyed by policy name, or one object for all."""
     keyed = [k for k in opts if k in POLICIES]

@@ -14,6 +14,7 @@ from . import interrupts
 from .config import Settings
 from .registry import EXECUTORS, POLICIES
 from .run_config import STOP_RULES
+from .scale import add_scale_args
 
 
 def _csv(s: str) -> list[str]:
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-latency", action="store_true", help="tools take no modelled time")
     r.add_argument("--no-pool", action="store_true", help="search only the task's own paragraphs")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_scale_args(r)  # --workers, --ray-address, --runs-per-worker (docs/scale.md)
     r.set_defaults(fn=cmd_run)
 
     rs = sub.add_parser("runs", help="list recorded runs, newest first")

@@ -44,12 +44,9 @@ def _scale_fields(args: argparse.Namespace) -> dict:
 
 
 def backend_options(args: argparse.Namespace) -> dict:
-    from .checks import parse_json_object
+    from .checks import backend_options_of
 
-    opts = parse_json_object(args.backend_options, "--backend-options")
-    if args.api_base:
-        opts["api_base"] = args.api_base
-    return opts
+    return backend_options_of(args.backend_options, args.api_base)
 
 
 # ---------------------------------------------------------------------------------------- train
@@ -174,8 +171,6 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--quiet", "-q", action="store_true")
     add_scale_args(tr)
     tr.set_defaults(fn=lambda args: cmd_train(args, open_store))
-    if "run" in sub.choices and not any(x.dest == "workers" for x in sub.choices["run"]._actions):
-        add_scale_args(sub.choices["run"])  # batch `lts run` (its parser is cli.py's)
 
 
 # ---------------------------------------------------------------------------------------- bench
@@ -201,11 +196,12 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
     llm = args.backend != "sim"
     if llm and "llm-judge" not in policies and not args.no_judge:
         policies.append("llm-judge")
-    from .checks import parse_json_object
+    from .checks import options_per_policy, parse_json_object
     from .engine import ConfigError
 
     try:
-        popts = parse_json_object(args.policy_options, "--policy-options")
+        popts = options_per_policy(parse_json_object(args.policy_options, "--policy-options"),
+                                   policies)  # as in `lts run`: one object for all, or keyed
         cfg = BenchConfig(suite=args.suite, policies=policies, ks=args.teams, seeds=args.seeds,
                           limit=args.limit or 0, backend=args.backend,
                           backend_options=backend_options(args), policy_options=popts,
@@ -213,6 +209,7 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
                           thresholds=args.thresholds or [], poison=args.poison or 0,
                           poison_at_s=args.poison_at, **_scale_fields(args))
         cfg.validate()
+        cfg.check_components()  # every policy and back-end built once: a bad option exits 2 here
         from .config import Settings
         from .tasks import load_suite
 
@@ -272,7 +269,8 @@ def add_bench_parser(sub, open_store: StoreOpener) -> None:
     a("--backend", default="sim")
     a("--backend-options", help="JSON object of back-end settings")
     a("--api-base")
-    a("--policy-options", help="JSON keyed by policy, e.g. '{\"learned\": {\"checkpoint\": \"my.pt\"}}'")
+    a("--policy-options", help="JSON object of policy settings, as for `lts run`: one object for "
+      "every policy, or keyed by policy name, e.g. '{\"learned\": {\"checkpoint\": \"my.pt\"}}'")
     a("--no-judge", action="store_true", help="do not add llm-judge for an LLM back-end")
     a("--executor", default="virtual")
     a("--embedder", default="minilm", help=argparse.SUPPRESS)

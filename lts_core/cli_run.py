@@ -19,7 +19,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import interrupts
-from .checks import check_components, options_per_policy, parse_json_object
+from .checks import (
+    backend_options_of,
+    check_components,
+    options_per_policy,
+    parse_json_object,
+)
 from .config import Settings
 from .engine import ConfigError, Engine, Run, RunConfig, RunSummary
 from .scale import ScaleError, options_from_args, play_runs
@@ -53,9 +58,7 @@ def plan_jobs(args: argparse.Namespace, tasks: list[Task]) -> list[tuple[RunConf
         raise ConfigError("--policy names no policy")
     if not seeds:
         raise ConfigError("--seeds names no seed")
-    backend_opts = parse_json_object(args.backend_options, "--backend-options")
-    if args.api_base:
-        backend_opts["api_base"] = args.api_base
+    backend_opts = backend_options_of(args.backend_options, args.api_base)
     popts = options_per_policy(parse_json_object(args.policy_options, "--policy-options"), policies)
     base: dict[str, RunConfig] = {}
     for p in policies:

@@ -131,16 +131,13 @@ class ScaleWorker:
         """Build the suite's search index (once per worker), then query it on one DuckDB thread: a
         worker is one CPU in Ray's accounting, and DuckDB's default (a thread per core) makes N
         workers on N cores fight (measured, 2 workers on 2 CPUs, 60 warm-cache runs: 14.5 s ->
-        10.9 s). ``SearchIndex`` has no public setting for it, hence its connection here."""
+        10.9 s)."""
         idx = self.engine.index(suite, use_pool=use_pool)
         with self._lock:
             if id(idx) in self._tuned:
                 return
             self._tuned.add(id(idx))
-        con, lock = getattr(idx, "_con", None), getattr(idx, "_lock", None)
-        if con is not None and lock is not None:
-            with lock:
-                con.execute("SET threads = 1")
+        idx.set_threads(1)
 
     def play(self, job: RunJob) -> RunOutcome:
         """One run; a run that fails is recorded failed (by the engine) and returned."""

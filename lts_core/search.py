@@ -79,6 +79,12 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self._docs)
 
+    def set_threads(self, n: int) -> None:
+        """Query on ``n`` DuckDB threads (default: one per core). A Ray worker is one CPU: one
+        thread there keeps N workers on N cores from fighting (docs/scale.md)."""
+        with self._lock:
+            self._con.execute(f"SET threads = {int(n)}")
+
     def set_scope(self, scope: str, doc_ids: Iterable[str]) -> None:
         """Name the set of paragraphs (besides the pool) that queries in ``scope`` may return."""
         with self._lock:

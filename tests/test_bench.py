@@ -101,3 +101,16 @@ def test_combine_joins_benches(engine, tmp_path):
     assert (tmp_path / "all" / "runtime_vs_k.png").is_file()
     with pytest.raises(ValueError, match="overlap"):
         combine([dirs[0], dirs[0]], tmp_path / "dup", "x")
+
+
+def test_cli_bench_checks_every_policy_option_before_running(tmp_path, capsys):
+    """--policy-options means what it means for `lts run` (one object for all, or keyed by
+    policy), and a policy that refuses an option stops the bench before its first run."""
+    from lts_core.cli import main
+
+    db = tmp_path / "checked.duckdb"
+    rc = main(["--db", str(db), "bench", "--suite", "demo", "--limit", "1", "--teams", "2",
+               "--policies", "none,dedup", "--policy-options", '{"similarity": 0.5}', "-q"])
+    assert rc == 2
+    assert "unknown option(s) for policy 'none': similarity" in capsys.readouterr().err
+    assert not db.exists()  # nothing ran, nothing was recorded
