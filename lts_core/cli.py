@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
 from . import interrupts
+from .cli_data import cmd_data, cmd_export
 from .config import Settings
 from .registry import EXECUTORS, POLICIES
 from .run_config import STOP_RULES
@@ -139,48 +140,6 @@ def _first_line(text: str | None) -> str:
     return lines[0][:300] if lines else ""
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_run
-
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} is a file; give a folder (one is made per run inside it)",
-              file=sys.stderr)
-        return 2
-    store = _open_store(args)
-    try:
-        paths = export_run(store, args.run_id, out, args.format)
-    except KeyError as e:
-        print(f"error: {e.args[0]}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: cannot write the export to {out}: {e.strerror or e}"
-              + (f" ({e.filename})" if e.filename else ""), file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    for p in paths:
-        print(p)
-    return 0
-
-
-def cmd_data(args: argparse.Namespace) -> int:
-    from .data_fetch import convert_hotpotqa, fetch_hotpotqa
-
-    out = Path(args.out) if args.out else Settings.from_env().data_dir
-    if args.action == "fetch":
-        path = fetch_hotpotqa(out, url=args.url, limit=args.limit)
-    else:
-        if not args.source:
-            print("error: convert needs the official hotpot_dev_distractor JSON file as SOURCE",
-                  file=sys.stderr)
-            return 2
-        path = convert_hotpotqa(Path(args.source), out / "hotpotqa_dev.jsonl", limit=args.limit)
-    print(f"wrote {path}")
-    return 0
-
-
-# ---------------------------------------------------------------------------------------- train
 # ---------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lts", description="Learning to Share: parallel agent teams "
@@ -233,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run_id")
     ex.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
     ex.add_argument("--out", default="exports")
-    ex.set_defaults(fn=cmd_export)
+    ex.set_defaults(fn=lambda a: cmd_export(a, _open_store))
 
     from .cli_learn import add_bench_parser, add_train_parser  # train and bench live there
 
