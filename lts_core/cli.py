@@ -93,6 +93,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from . import queries
+    from .secrets import redact_text
 
     store = _open_store(args)
     r = queries.get_run(store, args.run_id)
@@ -101,6 +102,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 2
     detail = store.query("SELECT error_detail FROM runs WHERE run_id = ?", [args.run_id])
     r["error_detail"] = detail.error_detail.iloc[0]
+    for col in ("error", "error_detail"):  # masked on write; again here for files from older builds
+        if isinstance(r.get(col), str):
+            r[col] = redact_text(r[col])
     sim = " [SIMULATED]" if r["simulated"] else ""
     print(f"run {r['run_id']}{sim}: {r['suite']}/{r['task_id']}  policy={r['policy']} "
           f"backend={r['backend']} K={r['teams']} seed={r['seed']} executor={r['executor']} "
@@ -120,7 +124,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     reads = queries.reads(store, args.run_id)
     for _, t in teams.iterrows():
         print(f"\n== team {t.team_idx}: {t.status}, {t.steps} steps, answer={t.answer!r}"
-              + (f", error={_first_line(t.error)}" if t.error else ""))
+              + (f", error={_first_line(redact_text(t.error))}" if t.error else ""))
         mine = steps[steps.team_idx == t.team_idx].sort_values("step_idx")
         for _, s in mine.iterrows():
             adm = ""

@@ -127,3 +127,23 @@ def test_no_secret_in_db_exports_show_or_logs(tmp_path, caplog, capsys):
     assert cfgj["backend"]["api_base"].startswith("http://***@127.0.0.1:")
     assert cfgj["policy"]["api_base"].endswith("?key=***")
     assert cfgj["backend"]["extra"]["extra_headers"] == {"Authorization": "***"}
+
+
+def test_lts_show_masks_secrets_in_rows_an_older_build_wrote(tmp_path, capsys):
+    """Rows are masked as they are written; a file from before that still prints masked."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    Store(db).close()  # today's schema
+    leak = "POST http://bob:s3cr3t-tok@host/v1 failed"
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO runs (run_id, task_id, suite, question, gold, backend, policy, "
+                "executor, stop, teams, max_steps, seed, simulated, config_json, status, error, "
+                "error_detail) VALUES ('old1', 't', 'demo', 'Q?', 'A', 'x/y', 'none', 'virtual', "
+                "'aggregate', 1, 5, 0, false, '{}', 'failed', ?, ?)", [leak, leak])
+    con.execute("INSERT INTO teams (run_id, team_idx, status, error) VALUES ('old1', 0, 'error', ?)",
+                [leak])
+    con.close()
+    assert cli.main(["--db", str(db), "show", "old1", "--full"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cr3t-tok" not in out and "http://***@host/v1" in out
