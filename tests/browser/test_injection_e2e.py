@@ -77,8 +77,12 @@ def hostile_site(tmp_path):
 def clean(pg, fetched: list[str], name: str, *, shows: tuple[str, ...] = ()) -> str:
     """Assert the page holds nothing injected; screenshot it; return its visible text."""
     time.sleep(1.0)  # let the last rerun land
-    shot(pg, f"inj-{name}")
+    deadline = time.monotonic() + 15  # a loaded machine draws late (code blocks come last)
     state = pg.evaluate(INJECTED)
+    while not all(t in state["text"] for t in shows) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        state = pg.evaluate(INJECTED)
+    shot(pg, f"inj-{name}")
     assert state["bad"] == [], (name, state["bad"])
     assert "PWNED" not in state["title"] and state["title"] == TITLE[0], (name, state["title"])
     assert not fetched, (name, fetched)
