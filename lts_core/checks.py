@@ -12,11 +12,10 @@ Every problem raises ``ConfigError`` naming the setting, what is wrong and what 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from .limits import MAX_JSON_DEPTH, MAX_OPTION_JSON_CHARS, json_depth
+from .limits import MAX_OPTION_JSON_CHARS, JSONProblem, load_json
 from .registry import BACKENDS, EMBEDDERS, EXECUTORS, POLICIES, ConfigError, resolve_backend
 
 if TYPE_CHECKING:
@@ -93,15 +92,10 @@ def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:
     if len(text) > MAX_OPTION_JSON_CHARS:
         raise ConfigError(f"{flag} is {len(text):,} characters long; the limit is "
                           f"{MAX_OPTION_JSON_CHARS:,}")
-    too_deep = f"{flag}: JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{flag} is not valid JSON ({e.msg}, column {e.colno}): {text!r:.80}") from e
-    except RecursionError:
-        raise ConfigError(too_deep) from None
-    if json_depth(obj) > MAX_JSON_DEPTH:
-        raise ConfigError(too_deep)
+        obj = load_json(text)
+    except JSONProblem as e:
+        raise ConfigError(f"{flag} is {e}: {text!r:.80}" if e.syntax else f"{flag}: {e}") from e
     if not isinstance(obj, dict):
         raise ConfigError(f"{flag} must be a JSON object such as '{{\"name\": value}}', got "
                           f"a JSON {type(obj).__name__}: {text!r:.80}")

@@ -9,6 +9,7 @@ is cut with a marker (``lts_core.memory``, ``lts_core.team``). Documented in doc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # ---- task files (refused when over)
@@ -50,3 +51,26 @@ def json_depth(obj: Any) -> int:
             depth = max(depth, d + 1)
             stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
     return depth
+
+
+class JSONProblem(ValueError):
+    """Why a text is not acceptable JSON; ``syntax`` False: it nests deeper than the limit."""
+
+    def __init__(self, message: str, syntax: bool) -> None:
+        super().__init__(message)
+        self.syntax = syntax
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` bounded to ``MAX_JSON_DEPTH`` levels; JSONProblem says what is wrong (the
+    caller names where: a flag, a file and line)."""
+    too_deep = f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise JSONProblem(f"not valid JSON ({e.msg}, column {e.colno})", True) from e
+    except RecursionError:
+        raise JSONProblem(too_deep, False) from None
+    if json_depth(obj) > MAX_JSON_DEPTH:
+        raise JSONProblem(too_deep, False)
+    return obj

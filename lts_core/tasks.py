@@ -15,7 +15,6 @@ and a task may not repeat a ``doc_id``. Suites are looked up by name in
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,15 +106,10 @@ def _parse_line(line: bytes, where: str) -> dict:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TaskFileError(f"{where}: not valid UTF-8 ({e.reason} at byte {e.start})") from e
-    too_deep = f"{where}: JSON nested deeper than the limit of {L.MAX_JSON_DEPTH} levels"
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TaskFileError(f"{where}: not valid JSON ({e.msg}, column {e.colno})") from e
-    except RecursionError:
-        raise TaskFileError(too_deep) from None
-    if L.json_depth(obj) > L.MAX_JSON_DEPTH:
-        raise TaskFileError(too_deep)
+        obj = L.load_json(text)
+    except L.JSONProblem as e:
+        raise TaskFileError(f"{where}: {e}") from e
     if not isinstance(obj, dict):
         raise TaskFileError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     return obj
