@@ -137,6 +137,14 @@ def test_two_workers_give_the_sequential_figures_and_rows(engine, ray_session):
     assert set(par.runs.run_id).isdisjoint(seq.runs.run_id)
 
 
+def test_several_runs_per_worker_give_the_same_figures(engine, ray_session):
+    """``runs_per_worker``: a worker plays several runs at once, in threads (for back-ends that
+    wait on a model); the figures are still the sequential ones, run for run."""
+    seq = _bench(engine)
+    par = _bench(engine, workers=2, runs_per_worker=3)
+    assert seq.runs[FIGURES].equals(par.runs[FIGURES])
+
+
 def _killing(pool: WorkerPool, doomed: dict[int, set[int]]) -> None:
     """Make the worker that receives job i on attempt a die first, for a in doomed[i]."""
     def hook(actor, i: int, attempt: int) -> None:
