@@ -12,8 +12,6 @@ from typing import Any
 from lts_core.training_jobs import TrainingHandle, current_training
 from lts_core.training_jobs import start_training as _start
 
-TrainJob = TrainingHandle  # the name the Training page used
-
 
 def trainer_available() -> bool:
     try:
@@ -33,4 +31,4 @@ def start_training(engine: Any, **options: Any) -> TrainingHandle:
     return _start(engine, train_fn=entry_point(), **options)
 
 
-__all__ = ["TrainJob", "current_training", "entry_point", "start_training", "trainer_available"]
+__all__ = ["TrainingHandle", "current_training", "entry_point", "start_training", "trainer_available"]
