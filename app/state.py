@@ -149,6 +149,10 @@ class RunQueue:
             if job._cancel:
                 handle.cancel()
         handle.wait()
+        try:  # a job reads as finished only once its rows are committed (pages query them next)
+            self.engine.store.flush()
+        except Exception as e:  # noqa: BLE001 - the store's own error is shown on the job
+            handle.error = handle.error or e
         with self._lock:
             self._current = None
             if handle.error is not None:
