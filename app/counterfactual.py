@@ -80,6 +80,7 @@ def find_or_play(svc: Any, run: dict[str, Any]) -> dict[str, Any] | None:
         def target() -> None:
             try:
                 svc.engine.run_task(task, suite, cfg, batch_id=f"cf-{run['run_id']}")
+                svc.engine.store.flush()  # "done playing" means its rows can be read
             except Exception:  # shown as "not available"; the run's own error row says why
                 pass
 

@@ -11,6 +11,10 @@ off-line training (episodes rebuilt from runs recorded in DuckDB). The method (l
   R > 0 (``bonus_when="reward"``, the paper's wording) or A > 0 (``"advantage"``, the released code);
 - negative usage credit (ours): A_t = A - usage_penalty for such a step in an episode with A < 0
   (a fetched entry of a worse-than-average episode may have misled a team);
+- wrong-entry credit (ours): A_t = A - wrong_penalty for an admitted step whose entry another team
+  fetched and whose content was wrong (``harm.judge``: an answer that misses the gold answer, or a
+  page fact the simulator recorded as false). Unlike the episode's advantage, this lands on the one
+  step that spread the error;
 - loss per decision: -log pi(z_t | c_t) * A_t + lambda_sparse * pi(YES | c_t), averaged. The released
   code skips decisions whose A_t is ~0 entirely (``skip_zero``) and so applies sparsity only where
   A_t != 0; ``v1`` applies sparsity to every decision.
@@ -48,6 +52,7 @@ class Decision:
     p_yes: float  # the probability the action was drawn with (after epsilon mixing)
     entry_id: int | None = None  # the bank entry this step became, when admitted
     used: bool = False  # that entry was fetched by some team in this episode
+    misled: bool = False  # that entry's content was wrong and another team fetched it
     advantage: float = 0.0  # A_t, filled by ``assign_credit``
     action: str = ""  # the step's kind (search, open, answer, ...), for the record only
     summary: str = ""  # the step's summary s, for the record only
@@ -81,6 +86,7 @@ class CreditConfig:
     epsilon: float = 0.0  # rollout: P(YES) mixed with epsilon uniform exploration
     usage_penalty: float = 0.0  # ours: -penalty for a fetched entry of an episode with A < 0
     cost_alpha: float = 0.0  # ours: reward -= alpha * runtime / runtime of none (same task, seed)
+    wrong_penalty: float = 0.0  # ours: -penalty for a wrong entry another team fetched
 
     def validate(self) -> None:
         if self.bonus_when not in ("reward", "advantage"):
@@ -89,7 +95,8 @@ class CreditConfig:
             raise ValueError(f"epsilon must be in [0, 1), got {self.epsilon}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        for name in ("beta", "lambda_sparse", "usage_penalty", "cost_alpha", "lambda_first"):
+        for name in ("beta", "lambda_sparse", "usage_penalty", "cost_alpha", "lambda_first",
+                     "wrong_penalty"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
@@ -118,7 +125,8 @@ def assign_credit(groups: list[list[Episode]], cfg: CreditConfig) -> None:
 
     ``groups`` holds the G episodes of each task. The usage bonus goes exactly to decisions that
     admitted an entry which was used, in an episode whose reward (or advantage, per ``bonus_when``)
-    is positive; the usage penalty to such decisions in an episode whose advantage is negative.
+    is positive; the usage penalty to such decisions in an episode whose advantage is negative;
+    the wrong-entry penalty to admitted decisions whose entry is ``misled``, whatever the episode.
     """
     all_r = [episode_reward(e, cfg) for g in groups for e in g]
     batch_mean = float(np.mean(all_r)) if all_r else 0.0
@@ -136,6 +144,8 @@ def assign_credit(groups: list[list[Episode]], cfg: CreditConfig) -> None:
                 fetched = d.admit and d.used
                 bonus = cfg.beta if (cfg.usage_bonus and fetched and gate) else 0.0
                 penalty = cfg.usage_penalty if (fetched and a < 0) else 0.0
+                if d.admit and d.misled:
+                    penalty += cfg.wrong_penalty
                 d.advantage = a + bonus - penalty
 
 

@@ -21,6 +21,8 @@ from .tasks import Task
 
 if TYPE_CHECKING:
     from .controller import AdmissionController
+    from .memory import MemoryEntry
+    from .records import MemoryReadRecord
     from .train_config import TrainConfig
 
 
@@ -47,16 +49,31 @@ def play_episode(engine: Engine, model: AdmissionController, task: Task, cfg: Tr
                              policy=policy)
     summary = engine.execute(run)
     entry_of = {(a.team_idx, a.step_idx): a.entry_id for a in run.admissions}
-    used = {r.entry_id for r in run.bank.reads}
-    for d in trace:  # what became of each decision: its entry, and whether a team fetched it
+    reads = run.bank.reads
+    used = {r.entry_id for r in reads}
+    answers = {t.rec.team_idx: t.rec.answer for t in run.teams}
+    misled = misleading_entries(run.bank.keys_at(), reads, task, answers)
+    for d in trace:  # what became of each decision: its entry, whether a team fetched it, harm
         d.entry_id = entry_of.get((d.team_idx, d.step_idx))
         d.used = d.entry_id is not None and d.entry_id in used
+        d.misled = d.entry_id is not None and d.entry_id in misled
     rec = summary.record
     answered = [t.rec for t in run.teams if t.rec.status == "answered" and t.rec.answer]
     first = min(answered, key=lambda r: (r.t_end or 0.0, r.team_idx)) if answered else None
     return Episode(task.id, run.run_id, score(rec.answer, task.golds, cfg.reward_metric),
                    score(first.answer if first else None, task.golds, cfg.reward_metric),
                    trace, em=float(rec.em or 0.0), runtime_s=float(rec.runtime_s or 0.0))
+
+
+def misleading_entries(entries: list[MemoryEntry], reads: list[MemoryReadRecord], task: Task,
+                       answers: dict[int, str | None]) -> set[int]:
+    """Ids of entries whose content was wrong (``harm.judge``: an answer entry is judged on its
+    producing team's final answer, so any back-end counts) and that another team fetched."""
+    from .harm import judge
+
+    crossed = {r.entry_id for r in reads if r.cross_team}
+    return {e.entry_id for e in entries if e.entry_id in crossed
+            and judge(e.action, answers.get(e.team_idx), e.payload, task.answer, False)[0]}
 
 
 class EngineEpisodes:

@@ -26,13 +26,13 @@ RECIPES: dict[str, dict[str, Any]] = {
     "v1": {
         "epochs": 4, "episodes": 5, "batch_tasks": 1, "lr": 1e-3, "reuse_passes": 0,
         "credit": {"beta": 1.0, "lambda_sparse": 0.3, "bonus_when": "reward", "skip_zero": False,
-                   "epsilon": 0.0, "usage_penalty": 0.0, "cost_alpha": 0.0, "temperature": 1.2},
+                   "epsilon": 0.0, "usage_penalty": 0.0, "cost_alpha": 0.0, "wrong_penalty": 0.0, "temperature": 1.2},
     },
     "official": {
         "epochs": 5, "episodes": 4, "batch_tasks": 1, "lr": 1e-4, "reuse_passes": 10,
         "batch_episodes": 16, "accumulate": True,
         "credit": {"beta": 0.5, "lambda_sparse": 0.1, "bonus_when": "advantage", "skip_zero": True,
-                   "epsilon": 0.1, "usage_penalty": 0.0, "cost_alpha": 0.0, "temperature": 1.2},
+                   "epsilon": 0.1, "usage_penalty": 0.0, "cost_alpha": 0.0, "wrong_penalty": 0.0, "temperature": 1.2},
     },
 }
 # The shipped controller's recipe: the released credit rules with on-line updates (no reuse

@@ -114,6 +114,19 @@ class AdmissionRecord:
 
 
 @dataclass
+class ExplanationRecord:
+    """What explains one admission decision, computed after it off the decision path (the learned
+    controller's input attributions, its sentence in words, similar training decisions). The read
+    model merges ``features_json`` into the decision's own features."""
+
+    run_id: str
+    team_idx: int
+    step_idx: int
+    features_json: str = "{}"
+    explain_ms: float = 0.0  # real time the explanation took (not part of decide_ms)
+
+
+@dataclass
 class MemoryEntryRecord:
     """An entry of the shared bank: key = summary, value = raw output."""
 
@@ -216,6 +229,7 @@ TABLES: dict[str, type] = {
     "teams": TeamRecord,
     "steps": StepRecord,
     "admissions": AdmissionRecord,
+    "explanations": ExplanationRecord,
     "memory_entries": MemoryEntryRecord,
     "memory_reads": MemoryReadRecord,
     "tool_calls": ToolCallRecord,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .backends import BackendContext, make_backend
 from .backends.base import LLMUsage, as_usages
 from .embeddings import get_embedder
+from .explainer import RunExplanations
 from .faults import error_detail, error_message, one_line, usages_of
 from .memory import MemoryBank
 from .policies import AdmissionContext, AdmissionPolicy, make_policy
@@ -91,6 +92,7 @@ class Run:
         self.cancelled = False
         self.stopped = False
         self.admissions: list[AdmissionRecord] = []
+        self.explanations = RunExplanations(self.store, self.run_id, _jsonable)
         self.n_steps = 0
         self.t_last = 0.0  # clock time of the latest committed step
         self.n_tool_calls = 0
@@ -189,6 +191,8 @@ class Run:
                             threshold=d.threshold)
         self.admissions.append(a)
         self.store.write(a)
+        if d.explain_later is not None:  # after the decision is recorded, off its path
+            self.explanations.submit(rec.team_idx, rec.step_idx, d.explain_later)
 
     def _record_usage(self, u: LLMUsage, team_idx: int, step_idx: int) -> None:
         """Record one model call (a step's, the judge's, the aggregator's, a failed step's) and add
@@ -229,7 +233,9 @@ class Run:
     def finalize(self, t_now: float, *, status: str | None = None, error: str | None = None,
                  detail: str | None = None) -> RunRecord:
         """Aggregate answers, score, and write the run's final row. ``error`` is one line for
-        users, ``detail`` (a traceback) goes to ``error_detail``."""
+        users, ``detail`` (a traceback) goes to ``error_detail``. Waits for the run's pending
+        explanations first, so a run marked finished has all its rows."""
+        self.explanations.wait()
         with self.commit_lock:
             r = self.record
             cancelled = self.cancelled

@@ -115,7 +115,7 @@ class TrainConfig:
 _FLAG_FIELDS = ("epochs", "episodes", "batch_tasks", "reuse_passes", "batch_episodes", "lr",
                 "val_seeds", "thresholds")
 _CREDIT_FLAGS = ("temperature", "epsilon", "lambda_first", "beta", "bonus_when", "lambda_sparse",
-                 "usage_penalty", "cost_alpha")
+                 "usage_penalty", "cost_alpha", "wrong_penalty")
 
 
 def train_config_from_args(a: dict[str, Any], **fields: Any) -> TrainConfig:

@@ -194,3 +194,39 @@ def test_cost_term_prefers_the_faster_episode_at_equal_score():
     assert fast.decisions[0].advantage > 0 > slow.decisions[0].advantage
     with pytest.raises(ValueError, match="runtime of `none`"):
         assign_credit([[ep(1.0, 1.0, [])]], CreditConfig(cost_alpha=0.5))
+
+
+def test_wrong_penalty_lands_on_the_step_that_spread_a_wrong_entry():
+    spread, right_used = dec(True, True, 0), dec(True, True, 1)
+    spread.misled = True
+    rejected = Decision(0, 2, x(0), False, 0.5, None, False, misled=True)  # never admitted: no entry
+    g = [ep(1.0, 0.0, [spread, right_used, rejected]), ep(0.0, 0.0, [])]
+    assign_credit([g], CreditConfig(**OFFICIAL, wrong_penalty=2.0))
+    # a good episode still penalises the one step whose wrong entry another team fetched
+    assert spread.advantage == pytest.approx(1.0 + 0.5 - 2.0, abs=1e-4)
+    assert right_used.advantage == pytest.approx(1.0 + 0.5, abs=1e-4)
+    assert rejected.advantage == pytest.approx(1.0, abs=1e-4)
+
+
+def test_misleading_entries_are_wrong_and_fetched_by_another_team():
+    from lts_core.episodes import misleading_entries
+    from lts_core.memory import MemoryBank
+    from lts_core.tasks import Task
+
+    task = Task(id="t", question="q?", answer="Paris", answer_aliases=(), docs=())
+    bank = MemoryBank("r")
+    v = np.zeros(D, dtype=np.float32)
+    add = lambda team, action, payload: bank.add(  # noqa: E731
+        team_idx=team, step_idx=0, action=action, key="k", value="v", t_added=0.0, key_vec=v,
+        payload=payload)
+    wrong_answer = add(0, "answer", {})  # judged on team 0's final answer: "Lyon"
+    false_fact = add(1, "open", {"kind": "open", "as_target": "A", "true": False})
+    true_fact = add(1, "open", {"kind": "open", "as_target": "A", "true": True})
+    own_read = add(2, "open", {"kind": "open", "as_target": "B", "true": False})
+    for e in (wrong_answer, false_fact, true_fact):
+        bank.fetch([e.entry_id], reader_team=2, reader_step=1, t=1.0)
+    bank.fetch([own_read.entry_id], reader_team=2, reader_step=2, t=2.0)  # its own team: no harm
+    got = misleading_entries(bank.keys_at(), bank.reads, task, {0: "Lyon", 1: "Paris", 2: None})
+    assert got == {wrong_answer.entry_id, false_fact.entry_id}
+    got = misleading_entries(bank.keys_at(), bank.reads, task, {0: "paris"})
+    assert got == {false_fact.entry_id}

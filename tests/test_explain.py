@@ -81,12 +81,37 @@ def test_a_recorded_learned_decision_carries_its_explanation(engine, demo_suite,
                         RunConfig(teams=2, policy="learned", embedder="hash", seed=1,
                                   policy_options={"checkpoint": str(res.checkpoint)}))
     engine.store.flush()
-    rows = engine.store.query("SELECT score, admitted, features_json FROM admissions WHERE run_id = ?",
-                              [s.record.run_id])
+    from lts_core import queries
+
+    rows = engine.store.query("SELECT team_idx, step_idx, score, admitted, features_json "
+                              "FROM admissions WHERE run_id = ?", [s.record.run_id])
     assert len(rows)
+    # every decision's explanation was recorded (off the decision path) before the run ended
+    n = engine.store.scalar("SELECT count(*) FROM explanations WHERE run_id = ?", [s.record.run_id])
+    assert n == len(rows)
     for r in rows.itertuples():
-        f = json.loads(r.features_json)
-        assert f["threshold"] == 0.5 and f["in_words"] in f["reason"]
-        assert {a["input"] for a in f["attribution"]} >= {"query", "u", "s", "o"}
+        assert "attribution" not in json.loads(r.features_json)  # not computed while deciding
+        a = queries.step_detail(engine.store, s.record.run_id, r.team_idx, r.step_idx)["admission"]
+        f = a["features"]
+        assert f["threshold"] == 0.5 and f["in_words"] in a["reason"]
+        assert {x["input"] for x in f["attribution"]} >= {"query", "u", "s", "o"}
+        for x in f["attribution"]:  # the attribution is against the P(YES) the decision recorded
+            assert x["p_without"] + x["delta"] == pytest.approx(r.score, abs=1e-5)
         assert len(f["similar_training"]) == 3
         assert {"action", "admitted", "advantage", "used"} <= set(f["similar_training"][0])
+
+
+def test_a_failing_explanation_is_recorded_not_raised(tmp_path):
+    from lts_core.explainer import RunExplanations
+    from lts_core.store import Store
+
+    store = Store(tmp_path / "e.duckdb")
+    ex = RunExplanations(store, "r1")
+    ex.submit(0, 1, lambda: {"in_words": "fine"})
+    ex.submit(0, 2, lambda: 1 / 0)
+    assert ex.wait(10)
+    store.flush()
+    got = store.query("SELECT step_idx, features_json FROM explanations ORDER BY step_idx")
+    assert json.loads(got.features_json[0]) == {"in_words": "fine"}
+    assert "ZeroDivisionError" in json.loads(got.features_json[1])["explain_error"]
+    store.close()

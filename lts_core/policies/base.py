@@ -11,6 +11,7 @@ the engine serialises; a policy need not be thread-safe.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,10 @@ class AdmissionDecision:
     # What the score was compared with (recorded with the decision); None when the decision was
     # not a threshold on the score (a training draw, a policy that admits on facts).
     threshold: float | None = None
+    # Features that explain the decision but are not needed to make it (the learned controller's
+    # attributions): computed off the decision path by the run's explainer and recorded as an
+    # ``ExplanationRecord``. Must be safe to call from another thread.
+    explain_later: Callable[[], dict[str, Any]] | None = None
 
 
 class AdmissionPolicy:

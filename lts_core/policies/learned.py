@@ -7,7 +7,8 @@ Options (``--policy-options '{"checkpoint": "...", ...}'``):
 - ``sample`` / ``temperature`` / ``epsilon``: sample YES/NO from (1 - epsilon) * softmax(logits / T)
   + epsilon / 2 instead (the trainer does this); the draw uses the decision's own seeded rng.
 - ``explain`` (default true): record each input's contribution to P(YES) and the most similar
-  decisions of the training record (``lts_core.explain``) with the decision.
+  decisions of the training record (``lts_core.explain``). They are computed after the decision,
+  off its path, and recorded as an ``ExplanationRecord`` (the decision itself is one forward pass).
 
 The trainer passes a live ``model`` and a ``trace`` list: every decision's inputs are appended to it
 so the gradient can be computed after the episode. Loaded checkpoints are cached per file (path and
@@ -16,15 +17,14 @@ modification time), so a batch of runs loads the weights once.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..controller import (
-    YES,
     AdmissionController,
     DecisionInput,
     default_checkpoint,
@@ -89,12 +89,7 @@ class LearnedPolicy(AdmissionPolicy):
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         x = self.inputs(ctx)
-        ex = explain(self.model, x, [e.entry_id for e in ctx.keys]) if self.explain else None
-        if ex is not None:  # the explanation's batch holds the whole input too: one forward pass
-            p_eval, p_t = (float(torch.softmax(ex.logits / t, dim=-1)[YES])
-                           for t in (1.0, self.temperature))
-        else:
-            p_eval, p_t = self.model.scores(x, (1.0, self.temperature))
+        p_eval, p_t = self.model.scores(x, (1.0, self.temperature))  # one forward pass
         if self.sample:
             p = mix_epsilon(p_t, self.epsilon)
             admit = ctx.rng.random() < p
@@ -110,15 +105,26 @@ class LearnedPolicy(AdmissionPolicy):
         feats: dict[str, Any] = {"reason": reason, "p_yes": round(p_eval, 6),
                                  "threshold": self.threshold, "keys_seen": len(ctx.keys),
                                  "nearest": nearest_keys(ctx)}
-        if ex is not None:
+        later = None
+        if self.explain:
+            key_ids = [e.entry_id for e in ctx.keys]
             texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o}
-            feats["attribution"] = ex.attribution
-            feats["in_words"] = in_words(admit, p_eval, self.threshold, ex.attribution, texts)
-            feats["reason"] = f"{reason}. {feats['in_words']}"
-            if self.memory is not None:
-                feats["similar_training"] = self.memory.nearest(ex.cls, 3)
+            later = functools.partial(self._explanation, x, key_ids, texts, admit, p_eval)
         return AdmissionDecision(round(p_eval, 6), admit, feats,
-                                 threshold=None if self.sample else self.threshold)
+                                 threshold=None if self.sample else self.threshold,
+                                 explain_later=later)
+
+    def _explanation(self, x: DecisionInput, key_ids: list[int], texts: dict[str, str],
+                     admit: bool, p_eval: float) -> dict[str, Any]:
+        """Attributions, the sentence in words and similar training decisions (off the decision
+        path: the run's explainer calls this after the decision is recorded)."""
+        ex = explain(self.model, x, key_ids)
+        out: dict[str, Any] = {"attribution": ex.attribution,
+                               "in_words": in_words(admit, p_eval, self.threshold, ex.attribution,
+                                                    texts)}
+        if self.memory is not None:
+            out["similar_training"] = self.memory.nearest(ex.cls, 3)
+        return out
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold,

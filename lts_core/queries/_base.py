@@ -41,6 +41,12 @@ def decision_label(admitted: Any) -> str:
     return "admitted" if bool(admitted) else "rejected"
 
 
+def _has_table(db: DB, table: str) -> bool:
+    """Whether the file has ``table`` (files written by older versions may lack newer tables)."""
+    df = db.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", [table])
+    return bool(df.n.iloc[0])
+
+
 def _loads(s: Any) -> dict[str, Any]:
     try:
         v = json.loads(s or "{}")

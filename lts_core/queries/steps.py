@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._base import DB, _clean, _loads, decision_label
+from ._base import DB, _clean, _has_table, _loads, decision_label
 
 
 # ----------------------------------------------------------------------------------- steps
@@ -28,6 +28,16 @@ def steps(db: DB, run_id: str) -> pd.DataFrame:
 
 
 
+def explanation(db: DB, run_id: str, team_idx: int, step_idx: int) -> dict[str, Any]:
+    """The features recorded after a decision, off its path (``ExplanationRecord``); {} if none
+    (yet, or in a file written before explanations had their own table)."""
+    if not _has_table(db, "explanations"):
+        return {}
+    df = db.query("SELECT features_json FROM explanations WHERE run_id = ? AND team_idx = ? "
+                  "AND step_idx = ?", [run_id, int(team_idx), int(step_idx)])
+    return _loads(df.features_json.iloc[0]) if not df.empty else {}
+
+
 def step_detail(db: DB, run_id: str, team_idx: int, step_idx: int) -> dict[str, Any] | None:
     """Everything about one step: (u, s, o), its decision, nearest keys, and who read its entry."""
     df = db.query("SELECT * FROM steps WHERE run_id = ? AND team_idx = ? AND step_idx = ?",
@@ -43,7 +53,8 @@ def step_detail(db: DB, run_id: str, team_idx: int, step_idx: int) -> dict[str, 
     if not adm.empty:
         a = _clean(adm.iloc[0].to_dict())
         feats = _loads(a.pop("features_json"))
-        a["reason"] = feats.get("reason", "")
+        feats.update(explanation(db, run_id, team_idx, step_idx))
+        a["reason"] = ". ".join(x for x in (feats.get("reason", ""), feats.get("in_words")) if x)
         a["features"] = {k: v for k, v in feats.items() if k not in ("reason", "nearest")}
         out["admission"] = a
         near = feats.get("nearest") or []
