@@ -14,8 +14,9 @@ from app.form_checks import int_problem, parse_seeds
 from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
+from lts_core.poison import MAX_POISON
 from lts_core.policies import available_policies
-from lts_core.registry import EXECUTORS, POLICIES, score_label
+from lts_core.registry import EXECUTORS, POLICIES, score_label, uses_memory
 from lts_core.run_config import STOP_RULES
 from lts_core.tasks import SUITE_NAMES
 
@@ -141,6 +142,7 @@ def _form(svc) -> None:
                              help="A file written by `lts train` or the Training page.").strip()
         if ckpt and not Path(ckpt).expanduser().is_file():
             problems.append(f"Controller checkpoint: {ckpt} does not exist")
+    poison, poison_at = _poison_fields(policies)
     backend, options, llm_problems = _backend()
     problems += llm_problems
     c1, c2, c3 = st.columns(3)
@@ -179,7 +181,8 @@ def _form(svc) -> None:
                 cfg = RunConfig(teams=int(teams), policy=p, policy_options=popts, backend=backend,
                                 backend_options=options,
                                 executor=executor, stop=stop, max_steps=int(max_steps), seed=s,
-                                speed=float(speed))
+                                speed=float(speed), poison=poison if uses_memory(p) else 0,
+                                poison_at_s=poison_at)
                 svc.queue.submit(suite_name, t, cfg, batch_id=batch)
         except (ConfigError, SettingError) as e:
             st.error(f"Setting rejected: {md(e, 500)}")
@@ -187,6 +190,21 @@ def _form(svc) -> None:
         st.toast(f"Queued {len(jobs)} run(s) in batch {batch}", icon=":material/schedule:")
         if len(jobs) == 1:  # one run: watch it; several: stay here and follow the queue
             ui.go("live")
+
+
+def _poison_fields(policies: list[str]) -> tuple[int, float]:
+    """The poisoning experiment (lts_core.poison): wrong entries planted in the bank of every run
+    whose policy uses memory; the harm they do shows on Live, the explorer and the graph."""
+    with st.expander("Experiment: plant wrong entries in the bank", icon=":material/science:"):
+        st.caption("Plants wrong facts and wrong answers about the task in the shared bank at a "
+                   "chosen clock time, bypassing admission, to watch how far they spread. Runs "
+                   "without memory get none. Planted entries are marked wherever they appear.")
+        c1, c2 = st.columns(2)
+        n = c1.number_input("Wrong entries to plant", 0, MAX_POISON, 0, step=1, key="l_poison",
+                            disabled=not any(uses_memory(p) for p in policies))
+        at = c2.number_input("Planted at clock second", 0.0, 3600.0, 20.0, step=5.0,
+                             key="l_poison_at")
+    return int(n or 0), float(at or 0.0)
 
 
 def _backend() -> tuple[str | None, dict, list[str]]:

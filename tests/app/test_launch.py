@@ -123,3 +123,24 @@ def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, m
     assert len(adm) > 0 and set(adm.threshold) == {0.25}
     assert list(adm.decision) == ["admitted" if s >= 0.25 else "rejected" for s in adm.score]
     assert queries.policy_threshold(svc.store, queries.get_run(svc.store, job.run_id)) == 0.25
+
+
+def test_the_form_plants_wrong_entries_in_runs_with_memory(tmp_path, monkeypatch):
+    """The poisoning experiment from the form: a dedup run gets the planted entries, none none."""
+    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
+    db = tmp_path / "poison.duckdb"
+    at = open_page("launch", db, monkeypatch)
+    at.text_input(key="l_query").input("Garrick").run()
+    at.multiselect(key="l_policy").select("none").run()
+    at.radio(key="l_exec").set_value("virtual").run()
+    at.number_input(key="l_poison").set_value(2).run()
+    at.number_input(key="l_poison_at").set_value(0.0).run()
+    at.button(key="l_go").click().run()
+    no_exception(at)
+    svc = state._services_for(str(db))
+    assert svc.queue.wait_idle(60)
+    jobs = {j.config.policy: j for j in svc.queue.jobs()}
+    assert {j.status for j in jobs.values()} == {"finished"}, [j.error for j in jobs.values()]
+    planted = {p: svc.store.scalar("SELECT count(*) FILTER (WHERE planted) FROM memory_entries "
+                                   "WHERE run_id = ?", [j.run_id]) for p, j in jobs.items()}
+    assert planted == {"dedup": 2, "none": 0}

@@ -1,0 +1,96 @@
+"""What admission alone can reach in the simulator: hand rules by step kind, on the training suite.
+
+    .venv/bin/python benchmarks/kind_rules.py [--tasks 0:100] [--seeds 0,1,2] [--teams 3]
+
+Plays, on the same tasks and seeds (sim back-end, virtual executor), ``none``, ``all``, ``dedup``,
+the shipped ``learned`` and rules that admit by the step's kind:
+
+- ``search``: share search results only;
+- ``search+open``: share searches and page reads, never plans or answers (the issue's hand rule);
+- ``search+open(true)``: the same, but only page reads whose fact the simulator knows is true. It
+  peeks at the simulator's ground truth, which no real policy sees: an upper bound on what a
+  controller that reads s and o perfectly could do with these kinds.
+
+It prints EM and runtime (mean over tasks, then mean ± std over seeds) and the runtime ratio against
+``none``. The rules live here, not in the registry: they are probes, not products. Every figure is
+SIMULATED. Choose on the training suite only (hotpotqa-dev is for reporting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lts_core import registry
+from lts_core.engine import Engine, RunConfig
+from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
+from lts_core.store import Store
+
+
+class ByKind(AdmissionPolicy):
+    """Admit the steps of the given kinds (``kinds="search,open"``); ``true_only`` also drops page
+    reads whose simulated fact is false (ground truth: a bound, not a policy)."""
+
+    name = "by-kind"
+    score_label = "1 when the step's kind is shared"
+
+    def __init__(self, kinds: str = "search,open", true_only: bool = False) -> None:
+        self.kinds, self.true_only = set(kinds.split(",")), true_only
+
+    def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
+        ok = ctx.action in self.kinds
+        if ok and self.true_only and ctx.action == "open":
+            ok = ctx.payload.get("as_target") is not None and bool(ctx.payload.get("true"))
+        return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
+
+
+SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
+            ("learned", "learned", {"explain": False}),
+            ("search", "by-kind", {"kinds": "search"}),
+            ("search+open", "by-kind", {"kinds": "search,open"}),
+            ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True})]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--suite", default="hotpotqa-train")
+    ap.add_argument("--tasks", default="0:100", help="START:END slice of the suite")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--teams", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated labels to play (default: all)")
+    a = ap.parse_args()
+    registry.POLICIES.register("by-kind", ByKind)
+    lo, hi = (int(x) for x in a.tasks.split(":"))
+    seeds = [int(s) for s in a.seeds.split(",")]
+    only = set(filter(None, a.only.split(",")))
+    with tempfile.TemporaryDirectory() as d:
+        engine = Engine(Store(Path(d) / "rules.duckdb"))
+        suite = engine.suite(a.suite)
+        tasks = suite.tasks[lo:hi]
+        print(f"SIMULATED | {a.suite} tasks {lo}:{hi} x seeds {seeds} | K={a.teams} | virtual")
+        print(f"{'rule':20s} {'EM':>12s} {'runtime s':>14s} {'x none':>7s} {'admit%':>7s}")
+        ref = None
+        for label, policy, opts in SETTINGS:
+            if only and label not in only and label != "none":
+                continue
+            t0, em, rt, adm = time.time(), [], [], []
+            for seed in seeds:
+                rc = RunConfig(teams=a.teams, policy=policy, policy_options=dict(opts), seed=seed,
+                               executor="virtual")
+                res = [engine.run_task(t, suite, rc, batch_id=f"rules-{label}") for t in tasks]
+                em.append(100 * np.mean([r.record.em or 0.0 for r in res]))
+                rt.append(np.mean([r.record.runtime_s or 0.0 for r in res]))
+                adm.append(100 * sum(r.admitted for r in res) / max(1, sum(r.decisions for r in res)))
+            ref = ref or float(np.mean(rt))
+            print(f"{label:20s} {np.mean(em):5.1f} ± {np.std(em):4.1f} {np.mean(rt):7.1f} ± "
+                  f"{np.std(rt):4.1f} {np.mean(rt) / ref:6.2f}x {np.mean(adm):6.1f}   "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+        engine.store.close()
+
+
+if __name__ == "__main__":
+    main()
