@@ -43,24 +43,31 @@ def global_css() -> None:
     </style>""")
 
 
+SIDEBAR_REFRESH_S = 3.0
+
+
 def sidebar_status() -> None:
     try:
         s = services()
     except StoreError:
         return
 
-    @st.fragment(run_every=2.0 if s.queue.active() else None)
+    # Always refreshed (a batch may start from another tab or page), and drawn as ONE element:
+    # a fragment rerun that draws fewer elements than the last one left faded duplicates behind.
+    @st.fragment(run_every=SIDEBAR_REFRESH_S)
     def status() -> None:
         summ = data.db_summary(s.store)
         active = s.queue.active()
+        lines = []
         if active:
-            st.caption(f":material/progress_activity: {len(active)} run(s) queued or running")
-        st.caption(f"{summ['runs']:,} run{'s' if summ['runs'] != 1 else ''} · "
-                   f"{summ['steps']:,} steps recorded  \n"
-                   f"{md(s.db_path)}")
+            lines.append(f":material/progress_activity: {len(active)} run(s) queued or running")
+        lines.append(f"{summ['runs']:,} run{'s' if summ['runs'] != 1 else ''} · "
+                     f"{summ['steps']:,} steps recorded")
+        lines.append(md(s.db_path))
         if s.interrupted_on_open:
-            st.caption(f":material/pause_circle: {s.interrupted_on_open} run(s) left running by a "
-                       "stopped process were marked interrupted")
+            lines.append(f":material/pause_circle: {s.interrupted_on_open} run(s) left running by "
+                         "a stopped process were marked interrupted")
+        st.caption("  \n".join(lines))
 
     with st.sidebar:
         status()

@@ -80,6 +80,45 @@ class EmbeddingCache:
         except sqlite3.Error as e:
             self._off(e)
 
+    def seed(self, path: Path) -> int:
+        """Import the vectors of a shipped seed file (``keys``: SHA-1 digests, ``vecs``: float32
+        rows of this cache's width) once per cache file; returns the rows added (0 when already
+        seeded, when the file is missing, or when the cache is off). The seed is the same model's
+        output for the same texts, so a seeded hit equals what the model would compute."""
+        if self._con is None or not path.is_file():
+            return 0
+        marker = text_key(f"\0seeded:{path.name}")
+        try:
+            if self._con.execute("SELECT 1 FROM emb WHERE k = ?", [marker]).fetchone():
+                return 0
+            with np.load(path) as z:
+                keys, vecs = z["keys"], z["vecs"].astype(np.float32)
+            if vecs.ndim != 2 or vecs.shape[1] != self.dim or len(keys) != len(vecs):
+                log.warning("embedding seed %s does not fit this cache; ignored", path)
+                return 0
+            before = self._con.total_changes
+            self._con.executemany("INSERT OR IGNORE INTO emb VALUES (?, ?)",
+                                  [(bytes(k), v.tobytes()) for k, v in zip(keys, vecs, strict=True)])
+            added = self._con.total_changes - before
+            self._con.execute("INSERT OR IGNORE INTO emb VALUES (?, ?)", [marker, b""])
+            self._con.commit()
+            return added
+        except (OSError, ValueError, KeyError, sqlite3.Error) as e:
+            log.warning("embedding seed %s not imported: %s", path, e)
+            return 0
+
+    def export(self, path: Path) -> int:
+        """Write every cached vector to a seed file (``seed`` reads it); returns the rows."""
+        rows = [] if self._con is None else [
+            (bytes(k), v) for k, v in self._con.execute("SELECT k, v FROM emb")
+            if len(v) == self.dim * 4]
+        keys = np.array([k for k, _ in rows], dtype="S20")
+        vecs = (np.stack([np.frombuffer(v, dtype=np.float32) for _, v in rows]) if rows
+                else np.zeros((0, self.dim), np.float32))
+        with open(path, "wb") as f:
+            np.savez_compressed(f, keys=keys, vecs=vecs)
+        return len(rows)
+
     def _off(self, e: Exception) -> None:
         log.warning("embedding cache %s is off after an error: %s", self.path, e)
         try:

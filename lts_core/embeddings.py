@@ -18,6 +18,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +66,15 @@ class Embedder:
         return len(self._cache)
 
 
+def demo_seed(model: str) -> Path:
+    """The shipped vectors of the one-click demo's texts for ``model`` (package data, built by
+    ``scripts/build_demo_embeddings.py``), so a machine's very first demo starts without loading
+    the model; a missing file is fine."""
+    from .config import ASSETS_DIR
+
+    return ASSETS_DIR / "demo" / f"embeddings-{model}.npz"
+
+
 class MiniLMEmbedder(Embedder):
     name = "minilm"
 
@@ -74,6 +84,7 @@ class MiniLMEmbedder(Embedder):
 
             disk_cache = EmbeddingCache(default_cache_dir() / "embeddings" / f"{self.name}.sqlite",
                                         DIM)
+            disk_cache.seed(demo_seed(self.name))  # the demo's texts: a first demo needs no model
         super().__init__(disk_cache)
         self._model = None  # loaded on the first text the caches do not hold (or by ``load``)
         self._model_lock = threading.Lock()

@@ -37,3 +37,26 @@ def test_an_unusable_cache_folder_is_switched_off_not_fatal(tmp_path):
     assert not cache.enabled
     e = HashEmbedder(cache)
     assert e.encode(["x"]).shape == (1, DIM) and np.isfinite(e.encode(["x"])).all()
+
+
+def test_a_seed_file_is_imported_once_and_gives_identical_vectors(tmp_path):
+    src = EmbeddingCache(tmp_path / "src.sqlite", DIM)
+    texts = ["Read 'Marrow River': a river", "Searched 'bridge'", "plan the hops"]
+    vecs = HashEmbedder().encode(texts)
+    src.put_many(dict(zip(texts, vecs, strict=True)))
+    assert src.export(tmp_path / "seed.npz") == 3
+    fresh = EmbeddingCache(tmp_path / "fresh.sqlite", DIM)
+    assert fresh.seed(tmp_path / "seed.npz") == 3
+    got = fresh.get_many(texts)
+    assert all(np.array_equal(got[t], v) for t, v in zip(texts, vecs, strict=True))
+    assert fresh.seed(tmp_path / "seed.npz") == 0  # once per cache file
+    assert fresh.seed(tmp_path / "missing.npz") == 0
+
+
+def test_the_shipped_demo_seed_fits_the_model():
+    from lts_core.embeddings import demo_seed
+
+    with np.load(demo_seed("minilm")) as z:
+        keys, vecs = z["keys"], z["vecs"]
+    assert len(keys) == len(vecs) > 50 and vecs.shape[1] == DIM
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)  # normalised model output
