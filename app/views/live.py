@@ -69,8 +69,16 @@ def live_figures(d: dict, focus_team: int | None = None) -> dict:
     }
 
 
+# The view redraws itself every REFRESH_S; Streamlit fades every element while a redraw runs, which
+# on a busy machine made the whole page blink. Here the fade says nothing (it always redraws), so
+# the page keeps it off.
+NO_FADE_CSS = ('<style>.stElementContainer[data-stale="true"] '
+               "{ opacity: 1 !important; transition: none !important; }</style>")
+
+
 def render() -> None:
     svc = ui.svc()
+    st.html(NO_FADE_CSS)
     st.title("Live run")
     if "live_follow" not in st.session_state:  # a link to one run (/live?run=ID) shows that run
         st.session_state["live_follow"] = not st.query_params.get("run")
