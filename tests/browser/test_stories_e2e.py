@@ -59,8 +59,9 @@ def _prepare(path: Path) -> dict:
     eng.run_task(suite.tasks[2], suite, RunConfig(policy="all", teams=2), batch_id="train-zzz")
     store.flush()
     planted = entry_harm(store, [rid])
-    rej = store.query("SELECT team_idx, step_idx FROM admissions WHERE run_id = ? AND NOT admitted "
-                      "AND features_json LIKE '%in_words%' ORDER BY t LIMIT 1",
+    rej = store.query("SELECT a.team_idx, a.step_idx FROM admissions a JOIN explanations e "
+                      "USING (run_id, team_idx, step_idx) WHERE a.run_id = ? AND NOT a.admitted "
+                      "AND e.features_json LIKE '%in_words%' ORDER BY a.t LIMIT 1",
                       [learned.record.run_id])
     store.close()
     return {"k3": rid, "k10": k10.record.run_id, "step": (int(read.reader_team),
