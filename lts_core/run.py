@@ -234,8 +234,9 @@ class Run:
                  detail: str | None = None) -> RunRecord:
         """Aggregate answers, score, and write the run's final row. ``error`` is one line for
         users, ``detail`` (a traceback) goes to ``error_detail``. Waits for the run's pending
-        explanations first, so a run marked finished has all its rows."""
-        self.explanations.wait()
+        explanations first (briefly when it ends on a fault or an interrupt), so a run marked
+        finished has all its rows."""
+        self.explanations.wait(2.0 if status or error else 120.0)
         with self.commit_lock:
             r = self.record
             cancelled = self.cancelled
