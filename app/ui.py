@@ -52,9 +52,11 @@ def sidebar_status() -> None:
     except StoreError:
         return
 
-    # Always refreshed (a batch may start from another tab or page), and drawn as ONE element:
-    # a fragment rerun that draws fewer elements than the last one left faded duplicates behind.
-    @st.fragment(run_every=SIDEBAR_REFRESH_S)
+    # Drawn as ONE element: a fragment rerun that draws fewer elements than the last one left
+    # faded duplicates behind. Refreshed only while the queue has work: a timed fragment rerun that
+    # lands while a button's full rerun is running can cut that run short, and the click is lost
+    # (seen in the browser test: Start run never switched to Live on a loaded machine).
+    @st.fragment(run_every=SIDEBAR_REFRESH_S if s.queue.active() else None)
     def status() -> None:
         summ = data.db_summary(s.store)
         active = s.queue.active()
