@@ -75,7 +75,7 @@ def main() -> None:
     from lts_core.engine import Engine
     from lts_core.store import Store
 
-    lines = ["| row | flags | train wall s | val T | val EM | val runtime | dev EM | dev runtime "
+    lines = ["| row | flags | train + calibration wall s | val T | val EM | val runtime | dev EM | dev runtime "
              "| × none | dev admit% |", "|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as d:
         engine = Engine(Store(Path(d) / "dev.duckdb"))
