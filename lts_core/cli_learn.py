@@ -152,7 +152,7 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--usage-penalty", type=float, help="ours: negative usage credit for a fetched entry of an "
       "episode with A < 0 (0 = off)")
     a("--wrong-penalty", type=float, help="ours: penalty for an admitted entry whose content was "
-      "wrong and that another team fetched (0 = off)")
+      "wrong and that another team fetched (0 = off; live and Ray episodes, not --from-db)")
     a("--cost-alpha", type=float, help="ours: reward -= alpha * runtime / runtime of none on the "
       "same task and seed (0 = off)")
     a("--reward-metric", choices=["f1", "em"], default="f1")
