@@ -15,8 +15,8 @@ from .records import TABLES
 from .secrets import redact_json_text, redact_text
 from .store import Store
 
-RUN_TABLES = ["runs", "teams", "steps", "admissions", "memory_entries", "memory_reads", "tool_calls",
-              "llm_calls"]
+RUN_TABLES = ["runs", "teams", "steps", "admissions", "explanations", "memory_entries",
+              "memory_reads", "tool_calls", "llm_calls"]
 REDACTED_JSON = ("config_json", "extra_json")
 REDACTED_TEXT = ("error", "error_detail", "features_json", "detail_json")
 

@@ -54,7 +54,9 @@ def step_detail(db: DB, run_id: str, team_idx: int, step_idx: int) -> dict[str, 
         a = _clean(adm.iloc[0].to_dict())
         feats = _loads(a.pop("features_json"))
         feats.update(explanation(db, run_id, team_idx, step_idx))
-        a["reason"] = ". ".join(x for x in (feats.get("reason", ""), feats.get("in_words")) if x)
+        reason, words = feats.get("reason", ""), feats.get("in_words")
+        # files written before explanations had their own table already hold the words in reason
+        a["reason"] = f"{reason}. {words}" if words and words not in reason else reason
         a["features"] = {k: v for k, v in feats.items() if k not in ("reason", "nearest")}
         out["admission"] = a
         near = feats.get("nearest") or []
