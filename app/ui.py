@@ -60,6 +60,7 @@ def sidebar_status() -> None:
     def status() -> None:
         summ = data.db_summary(s.store)
         active = s.queue.active()
+        st.session_state[_SIDEBAR_SAW_WORK] = bool(active)
         lines = []
         if active:
             lines.append(f":material/progress_activity: {len(active)} run(s) queued or running")
@@ -73,6 +74,21 @@ def sidebar_status() -> None:
 
     with st.sidebar:
         status()
+
+
+_SIDEBAR_SAW_WORK = "_sidebar_saw_work"
+
+
+def sidebar_stale() -> bool:
+    """True when the queue has started or ended work since this session's sidebar last drew it
+    (e.g. a batch started from another tab): a page's own timed refresh then asks for one full
+    rerun, so the sidebar's count and its refresh timer follow."""
+    try:
+        s = services()
+    except StoreError:
+        return False
+    seen = st.session_state.get(_SIDEBAR_SAW_WORK)
+    return seen is not None and seen != bool(s.queue.active())
 
 
 def status_badge(status: str) -> None:

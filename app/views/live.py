@@ -12,6 +12,7 @@ from app.safe import md
 from lts_core.registry import EXECUTORS
 
 REFRESH_S = 1.0
+IDLE_POLL_S = 5.0  # a followed, finished run: how often to look for a newer one
 SAVED_HELP = (
     "**Web calls avoided**: cross-team reads of an entry made by a web step (search or open page) "
     "where the reading team never ran that same call itself, before or after. Matching is on the "
@@ -111,6 +112,8 @@ def render() -> None:
         current = svc.queue.running_run_id() if follow else None
         if follow and current and current != run_id:
             st.rerun()  # the queue moved on to its next run
+        if ui.sidebar_stale():
+            st.rerun()  # a batch started or ended in another tab: the sidebar follows
         d = live_data(svc.store, run_id)
         if d["run"] is None:
             return
@@ -119,6 +122,19 @@ def render() -> None:
             st.rerun()  # finished: one last full redraw, then stop refreshing
 
     view()
+    if follow and not is_live:
+        _watch_for_new_work(svc, run_id)
+
+
+def _watch_for_new_work(svc, run_id: str) -> None:
+    """While following a finished run, poll slowly (a cheap query, nothing drawn) so that a run
+    started elsewhere (another tab, ``lts run`` on the same file) shows up without a click."""
+    @st.fragment(run_every=IDLE_POLL_S)
+    def watcher() -> None:
+        if ui.sidebar_stale() or svc.queue.active() or data.latest_run_id(svc.store) != run_id:
+            st.rerun()
+
+    watcher()
 
 
 def _wait_for_start(svc, run_id: str | None = None) -> None:

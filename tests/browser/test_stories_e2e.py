@@ -181,3 +181,35 @@ def test_learned_decision_explained(env):
     main.get_by_text(re.compile(r"compared with the threshold")).first.wait_for()
     main.locator(".js-plotly-plot text", has_text="P(YES) from the input").first.wait_for(state="attached")
     shot(pg, "explorer-learned-k3")
+
+
+def _sidebar_runs(pg) -> int:
+    m = re.search(r"([\d,]+) runs? ·", pg.get_by_test_id("stSidebar").inner_text())
+    assert m, "the sidebar shows no run count"
+    return int(m.group(1).replace(",", ""))
+
+
+def _header_run_id(pg) -> str:
+    return pg.get_by_test_id("stMain").locator("span.lts-kv code").first.inner_text()
+
+
+def test_live_follows_a_run_started_in_another_tab(env):
+    """A finished Live page left open (follow on) picks up a run started from another tab, and its
+    sidebar count follows, without a click."""
+    pg, base, _ = env
+    _open(pg, base, "/live", "Live run")
+    pg.get_by_test_id("stMain").locator("span.lts-kv code").first.wait_for()
+    before_id, before_n = _header_run_id(pg), _sidebar_runs(pg)
+    other = pg.context.browser.new_page()  # a second tab: its own Streamlit session
+    try:
+        _open(other, base, "/launch", "Launch")
+        other.get_by_role("button", name="Start run").click()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # tab A is not touched
+            if _sidebar_runs(pg) > before_n and _header_run_id(pg) != before_id:
+                break
+            time.sleep(1.0)
+        else:
+            pytest.fail(f"the Live tab still shows {before_id} and {_sidebar_runs(pg)} runs")
+    finally:
+        other.close()
