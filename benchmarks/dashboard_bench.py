@@ -220,10 +220,35 @@ def _apptest_open(db: Path, rid: str) -> float:
     return ms
 
 
-def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = None) -> float:
+_FRAME_WATCH_JS = """(ms) => new Promise(done => {
+  const t0 = performance.now(); let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0;
+  new MutationObserver(ms => { for (const m of ms) for (const n of m.removedNodes)
+      if (n.nodeType === 1 && (n.matches('.js-plotly-plot') || n.querySelector('.js-plotly-plot'))) replaced++; })
+    .observe(document.body, {childList: true, subtree: true});
+  const tick = () => {
+    const t = performance.now(), ps = [...document.querySelectorAll('.js-plotly-plot')];
+    const whole = ps.length > 0 && ps.every(p => p.querySelector('svg.main-svg .cartesianlayer'));
+    frames++; if (!whole) { blank++; gap = gap || t; } else if (gap) { longest = Math.max(longest, t - gap); gap = 0; }
+    if (t - t0 < ms) requestAnimationFrame(tick);
+    else done({frames, blank, longest: Math.round(longest), replaced});
+  };
+  requestAnimationFrame(tick);
+})"""
+
+
+def _watch_frames(pg, seconds: float) -> dict:
+    """Every animation frame for ``seconds`` while the Live page refreshes: frames in which a chart
+    was missing or half drawn, the longest such gap, and how many chart nodes React replaced."""
+    return pg.evaluate(_FRAME_WATCH_JS, seconds * 1000) if seconds > 0 else {}
+
+
+def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = None,
+                    watch_s: float = 15.0) -> float:
     """Cold start to the first swimlane bar, in a real browser: start the app on an empty
     database, open it, click "Run the demo" as soon as the button shows, and time until the Live
-    page draws its first bar. Needs chromium and playwright (as the browser tests)."""
+    page draws its first bar; then watch ``watch_s`` seconds of the Live page's refreshes frame by
+    frame (a chart that blanks while redrawing). Needs chromium and playwright (as the browser
+    tests)."""
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     import tempfile as tf
 
@@ -246,6 +271,7 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
         t_click = time.perf_counter()
         pg.locator(".js-plotly-plot .barlayer .point").first.wait_for()
         t_bar = time.perf_counter()
+        frames = _watch_frames(pg, watch_s)
         browser.close()
     click = t_bar - t_click
     which = ("an empty embedding cache (a machine's very first demo)" if cache_dir else
@@ -255,6 +281,10 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
     print(f"  {'click to first swimlane bar':<40} {click:8.1f} s   (promise: <= {promise_s:.0f} s: "
           f"{'kept' if click <= promise_s else 'MISSED'})")
     print(f"  {'app start to first swimlane bar':<40} {t_bar - t_start:8.1f} s")
+    if frames:
+        print(f"  {'Live refreshes, ' + str(round(watch_s)) + ' s frame by frame':<40} "
+              f"{frames['blank']} of {frames['frames']} frames with a chart blank or half drawn "
+              f"(longest {frames['longest']} ms); {frames['replaced']} chart nodes replaced")
     return click
 
 
