@@ -221,16 +221,20 @@ def _apptest_open(db: Path, rid: str) -> float:
 
 
 _FRAME_WATCH_JS = """(ms) => new Promise(done => {
-  const t0 = performance.now(); let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0;
+  const t0 = performance.now(); let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0, seen = 0, gaps = [];
   new MutationObserver(ms => { for (const m of ms) for (const n of m.removedNodes)
       if (n.nodeType === 1 && (n.matches('.js-plotly-plot') || n.querySelector('.js-plotly-plot'))) replaced++; })
     .observe(document.body, {childList: true, subtree: true});
   const tick = () => {
-    const t = performance.now(), ps = [...document.querySelectorAll('.js-plotly-plot')];
-    const whole = ps.length > 0 && ps.every(p => p.querySelector('svg.main-svg .cartesianlayer'));
-    frames++; if (!whole) { blank++; gap = gap || t; } else if (gap) { longest = Math.max(longest, t - gap); gap = 0; }
+    // every chart element that takes room on the page, drawn or not (a remounting chart has no
+    // plotly svg yet; the one it replaces stays in the DOM at height 0 until then)
+    const t = performance.now(), ps = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+      .filter(p => p.getBoundingClientRect().height > 0);
+    const whole = ps.length >= seen && ps.every(p => p.querySelector('.js-plotly-plot svg.main-svg .cartesianlayer'));
+    seen = Math.max(seen, ps.length);
+    frames++; if (!whole) { blank++; gap = gap || t; } else if (gap) { longest = Math.max(longest, t - gap); gaps.push([Math.round(gap - t0), Math.round(t - gap)]); gap = 0; }
     if (t - t0 < ms) requestAnimationFrame(tick);
-    else done({frames, blank, longest: Math.round(longest), replaced});
+    else done({frames, blank, longest: Math.round(longest), replaced, gaps});
   };
   requestAnimationFrame(tick);
 })"""
@@ -285,6 +289,9 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
         print(f"  {'Live refreshes, ' + str(round(watch_s)) + ' s frame by frame':<40} "
               f"{frames['blank']} of {frames['frames']} frames with a chart blank or half drawn "
               f"(longest {frames['longest']} ms); {frames['replaced']} chart nodes replaced")
+        if frames["gaps"]:
+            print(f"  {'blank gaps (s after the first bar: ms)':<40} "
+                  + ", ".join(f"{a / 1000:.1f}: {b}" for a, b in frames["gaps"][:12]))
     return click
 
 
