@@ -221,18 +221,28 @@ def _apptest_open(db: Path, rid: str) -> float:
 
 
 _FRAME_WATCH_JS = """(ms) => new Promise(done => {
-  const t0 = performance.now(); let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0, seen = 0, gaps = [];
+  const t0 = performance.now();
+  let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0, seen = 0, gaps = [];
+  const CHART = '.js-plotly-plot, iframe[title$="lts_steady_plotly"]';
   new MutationObserver(ms => { for (const m of ms) for (const n of m.removedNodes)
-      if (n.nodeType === 1 && (n.matches('.js-plotly-plot') || n.querySelector('.js-plotly-plot'))) replaced++; })
+      if (n.nodeType === 1 && (n.matches(CHART) || n.querySelector(CHART))) replaced++; })
     .observe(document.body, {childList: true, subtree: true});
+  // a chart that takes room on the page must show a drawn plot: st.plotly_chart elements, and the
+  // Live page's steady charts (same-origin frames). A remounting st.plotly_chart has no svg yet;
+  // the one it replaces stays in the DOM at height 0 until then.
+  const drawn = (doc) => !!(doc && doc.querySelector('.js-plotly-plot svg.main-svg .cartesianlayer'));
   const tick = () => {
-    // every chart element that takes room on the page, drawn or not (a remounting chart has no
-    // plotly svg yet; the one it replaces stays in the DOM at height 0 until then)
-    const t = performance.now(), ps = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-      .filter(p => p.getBoundingClientRect().height > 0);
-    const whole = ps.length >= seen && ps.every(p => p.querySelector('.js-plotly-plot svg.main-svg .cartesianlayer'));
-    seen = Math.max(seen, ps.length);
-    frames++; if (!whole) { blank++; gap = gap || t; } else if (gap) { longest = Math.max(longest, t - gap); gaps.push([Math.round(gap - t0), Math.round(t - gap)]); gap = 0; }
+    const t = performance.now();
+    const boxes = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+      .filter(p => p.getBoundingClientRect().height > 0).map(p => drawn(p));
+    const frames_ = [...document.querySelectorAll('iframe[title$="lts_steady_plotly"]')]
+      .filter(f => f.getBoundingClientRect().height > 0).map(f => drawn(f.contentDocument));
+    const all = boxes.concat(frames_);
+    const whole = all.length >= seen && all.every(Boolean);
+    seen = Math.max(seen, all.length);
+    frames++;
+    if (!whole) { blank++; gap = gap || t; }
+    else if (gap) { longest = Math.max(longest, t - gap); gaps.push([Math.round(gap - t0), Math.round(t - gap)]); gap = 0; }
     if (t - t0 < ms) requestAnimationFrame(tick);
     else done({frames, blank, longest: Math.round(longest), replaced, gaps});
   };
@@ -256,7 +266,7 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     import tempfile as tf
 
-    from browser_helpers import CHROMIUM, LAUNCH_ARGS, streamlit_server
+    from browser_helpers import CHROMIUM, LAUNCH_ARGS, live_bars, streamlit_server
     from playwright.sync_api import sync_playwright
 
     t_start = time.perf_counter()
@@ -273,7 +283,7 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
         t_page = time.perf_counter()
         btn.click()
         t_click = time.perf_counter()
-        pg.locator(".js-plotly-plot .barlayer .point").first.wait_for()
+        live_bars(pg).first.wait_for()
         t_bar = time.perf_counter()
         frames = _watch_frames(pg, watch_s)
         browser.close()

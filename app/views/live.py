@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import data, story, theme, ui
 from app.components import admission, swimlane, tables
+from app.components.steady_chart import steady_plotly_chart
 from app.safe import md
 from lts_core.registry import EXECUTORS
 
@@ -196,7 +197,7 @@ def _draw(svc, d: dict) -> None:
         st.info("Waiting for the first step to finish (teams plan first)…",
                 icon=":material/hourglass_top:")
     else:
-        st.plotly_chart(figs["swimlane"], key="live_swim", config={"displaylogo": False})
+        steady_plotly_chart(figs["swimlane"], key="live_swim")
     _teams_strip(d["teams"], d["steps"])
     left, right = st.columns([4, 5], gap="medium")
     with left:
@@ -204,7 +205,7 @@ def _draw(svc, d: dict) -> None:
                     "coloured by outcome")
         if not data.memory_on(run):
             st.caption("Memory is off for this run: no admission decisions.")
-        st.plotly_chart(figs["scores"], key="live_scores", config={"displaylogo": False})
+        steady_plotly_chart(figs["scores"], key="live_scores")
     with right:
         st.markdown(f"**Memory bank** — newest first ({len(d['entries'])} entries)")
         if d["entries"].empty:

@@ -74,26 +74,33 @@ def _plotly_strings(spec, key: str = ""):
             yield from _plotly_strings(v, key)
 
 
-def check_page(at) -> None:
-    """No payload is markup anywhere on the page ``at`` shows."""
+def check_page(at) -> int:
+    """No payload is markup anywhere on the page ``at`` shows; returns how many plotly figures
+    were checked (``st.plotly_chart`` specs and the Live page's steady charts' arguments)."""
     assert not at.exception, [e.message for e in at.exception]
+    figures = 0
     for node in _nodes(at._tree):
         proto = getattr(node, "proto", None)
         allow_html = bool(getattr(proto, "allow_html", False))
         for field, value in _strings(proto) if proto is not None else ():
-            if field == "spec":  # a plotly figure (JSON)
-                for s in _plotly_strings(json.loads(value)):
+            spec = value if field == "spec" else None  # a plotly figure (JSON)
+            if field == "json_args":  # a custom component: app.components.steady_chart
+                spec = json.loads(value).get("spec")
+            if spec is not None:
+                figures += 1
+                for s in _plotly_strings(json.loads(spec)):
                     assert not any(r in s for r in ("<script", "<iframe", "<img", "<a ")), s
             elif field in MARKDOWN_FIELDS:
                 assert not any(r in value for r in RAW), (field, value)
                 assert not AUTOLINK.search(html.unescape(value)), (field, value)
                 if allow_html:
                     assert set(TAG.findall(value)) <= APP_TAGS, value
+    return figures
 
 
 def test_live_page(hostile_db, monkeypatch):
     at = _open("live", hostile_db, monkeypatch)
-    check_page(at)
+    assert check_page(at) >= 2  # the swimlane and the score stream were among the checked
     assert hostile.IFRAME[:30] in texts(at)  # shown, as text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from app_helpers import no_exception, open_page, texts
 
 from app import data, state
@@ -9,7 +11,10 @@ from app.views import live
 
 
 def _charts(at):
-    return at.get("plotly_chart")
+    """Plotly charts on the page: ``st.plotly_chart`` and the steady charts (custom components
+    whose arguments hold the figure, app/components/steady_chart.py)."""
+    steady = [c for c in at.get("component_instance") if "spec" in json.loads(c.proto.json_args)]
+    return [*at.get("plotly_chart"), *steady]
 
 
 def test_empty(empty_db, monkeypatch):

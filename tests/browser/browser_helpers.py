@@ -130,3 +130,12 @@ def choose(pg, label: str, option, tries: int = 8) -> None:
             pg.keyboard.press("Escape")
             time.sleep(1.0)
     opt.click()
+
+
+# The Live page draws its charts in frames that redraw in place (app/components/steady_chart.py).
+STEADY_CHART = "iframe[title$='lts_steady_plotly']"
+
+
+def live_bars(pg, chart: int = 0):
+    """The bars of the Live page's swimlane (``chart=0``), inside its frame."""
+    return pg.frame_locator(STEADY_CHART).nth(chart).locator(".js-plotly-plot .barlayer .point")

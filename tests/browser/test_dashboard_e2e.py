@@ -22,6 +22,7 @@ from browser_helpers import (  # noqa: E402
     choose,
     chromium_page,
     goto,
+    live_bars,
     need_browser,
     shot,
     streamlit_server,
@@ -45,7 +46,7 @@ def page(server):
 
 
 def n_bars(pg) -> int:
-    return pg.locator(".js-plotly-plot").first.locator(".barlayer .point").count()
+    return live_bars(pg).count()
 
 
 def test_dashboard_end_to_end(page):
@@ -57,7 +58,7 @@ def test_dashboard_end_to_end(page):
 
     # 2. live page: swimlanes grow while the run runs
     pg.get_by_role("heading", name="Live run", level=1).wait_for()
-    pg.locator(".js-plotly-plot .barlayer .point").first.wait_for(timeout=120_000)
+    live_bars(pg).first.wait_for(timeout=120_000)
     first = n_bars(pg)
     end = time.monotonic() + 90
     while n_bars(pg) <= first and time.monotonic() < end:

@@ -24,9 +24,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "app")]  # browser_helpers; hostile (tests/app)
 import hostile  # noqa: E402
 from browser_helpers import (  # noqa: E402
+    STEADY_CHART,
     choose,
     chromium_page,
     goto,
+    live_bars,
     need_browser,
     shot,
     streamlit_server,
@@ -83,6 +85,9 @@ def clean(pg, fetched: list[str], name: str, *, shows: tuple[str, ...] = ()) -> 
         time.sleep(0.5)
         state = pg.evaluate(INJECTED)
     shot(pg, f"inj-{name}")
+    for frame in pg.frames:  # the Live charts' frames (same origin) are checked the same way
+        if frame is not pg.main_frame and frame.url.startswith("http"):
+            state["bad"] += [f"frame: {b}" for b in frame.evaluate(INJECTED)["bad"]]
     assert state["bad"] == [], (name, state["bad"])
     assert "PWNED" not in state["title"] and state["title"] == TITLE[0], (name, state["title"])
     assert not fetched, (name, fetched)
@@ -101,10 +106,10 @@ def test_no_page_runs_stored_markup(hostile_site):
     clean(pg, fetched, "1-launch")
 
     goto(pg, "Live run")
-    pg.locator(".js-plotly-plot .barlayer .point").first.wait_for()
-    box = pg.locator(".js-plotly-plot .barlayer .point").nth(2).bounding_box()
+    live_bars(pg).first.wait_for()
+    box = live_bars(pg).nth(2).bounding_box()
     pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a hover label
-    pg.locator(".hoverlayer .hovertext").first.wait_for()
+    pg.frame_locator(STEADY_CHART).first.locator(".hoverlayer .hovertext").first.wait_for()
     clean(pg, fetched, "2-live", shows=("Which river does Garrick's bridge cross? <script>",))
 
     goto(pg, "Run explorer")

@@ -26,7 +26,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # browser_helpers, whatever the rootdir
-from browser_helpers import chromium_page, need_browser, shot, streamlit_server  # noqa: E402
+from browser_helpers import (  # noqa: E402
+    chromium_page,
+    live_bars,
+    need_browser,
+    shot,
+    streamlit_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +99,7 @@ def test_demo_story(env):
     main.get_by_text(re.compile(r"\d+ s with sharing vs \d+ s without")).first.wait_for(timeout=120_000)
     main.get_by_text("Reads of wrong entries").wait_for()
     assert main.get_by_text(f"{runs['planted']} planted").count() >= 1
-    pg.locator(".js-plotly-plot .barlayer .point").first.wait_for()
+    live_bars(pg).first.wait_for()
     shot(pg, "live-k3")
     _open(pg, base, "/compare", "Compare")
     main.locator(".js-plotly-plot").first.wait_for()
@@ -131,7 +137,7 @@ def test_large_k_pages(env):
     _open(pg, base, f"/live?run={runs['k10']}", "Live run")
     main = pg.get_by_test_id("stMain")
     main.get_by_text(runs["k10"]).first.wait_for()
-    pg.locator(".js-plotly-plot .barlayer .point").first.wait_for()
+    live_bars(pg).first.wait_for()
     main.get_by_text("Read arrows of").wait_for()
     shot(pg, "live-k10")
     _open(pg, base, f"/explorer?run={runs['k10']}", "Run explorer")
