@@ -117,7 +117,8 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a = tr.add_argument
     a("--recipe", default="lts", choices=sorted(RECIPES),
       help="named defaults (lts_core/recipes.py): official = the authors' released code, v1 = this "
-      "project's first recipe, lts = the shipped one (default)")
+      "project's first recipe, lts = the shipped one without its cost term (default; the "
+      "shipped checkpoint adds --cost-alpha 0.5)")
     a("--suite", default="hotpotqa-train")
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "

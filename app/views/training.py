@@ -48,7 +48,8 @@ def _start_panel(svc) -> None:
         from lts_core.recipes import RECIPES
 
         recipe = st.selectbox("Recipe", sorted(RECIPES), index=sorted(RECIPES).index("lts"),
-                              key="tr_recipe", help="lts: the shipped controller's recipe; "
+                              key="tr_recipe", help="lts: the shipped controller's recipe without its "
+                              "runtime cost term (`lts train --cost-alpha 0.5` adds it); "
                               "official: the authors' released code; v1: this project's first. "
                               "docs/controller.md gives every constant and its source.")
         c = st.columns(4)
