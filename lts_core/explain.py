@@ -91,9 +91,10 @@ def in_words(admit: bool, p_yes: float, threshold: float, attr: list[dict[str, A
         return f"{verdict}: P(YES) {p_yes:.3f} vs threshold {threshold:.2f}"
     sign = 1 if admit else -1  # the inputs that pushed the way the decision went
     top = max(attr, key=lambda a: sign * a["delta"])
-    if sign * top["delta"] <= 1e-4:
+    if sign * top["delta"] <= 1e-4 or round(top["p_without"], 3) == round(p_yes, 3):
+        # below what the sentence can show: a saturated score, or one the inputs make together
         return (f"{verdict}: P(YES) {p_yes:.3f} vs threshold {threshold:.2f}; no single input "
-                "changes it much (the decision rests on the inputs together)")
+                "moves it by 0.001 or more (the decision rests on the inputs together)")
     name = (f"key #{top['entry_id']}" if top["input"] == "key"
             else INPUT_NAMES.get(top["input"], top["input"]))
     text = (texts or {}).get(top["input"])

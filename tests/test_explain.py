@@ -59,6 +59,14 @@ def test_in_words_names_the_input_that_pushed_the_decision():
     assert "admitted" in in_words(True, 0.9, 0.5, [{"input": "s", "p_without": 0.2, "delta": 0.7}])
 
 
+def test_in_words_does_not_name_an_input_whose_effect_it_cannot_show():
+    # a saturated score: leaving u out moves P(YES) by 5.6e-4, which 3 decimals do not show
+    attr = [{"input": "u", "p_without": 0.01546, "delta": -0.00056},
+            {"input": "query", "p_without": 0.01462, "delta": 0.00028}]
+    w = in_words(False, 0.01490, 0.1, attr, {"u": "Write the task ledger"})
+    assert "mostly because" not in w and "no single input moves it by 0.001" in w
+
+
 def test_training_memory_round_trip_and_nearest(tmp_path):
     torch.manual_seed(0)
     model = AdmissionController(TINY).eval()
