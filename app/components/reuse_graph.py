@@ -99,6 +99,14 @@ def _layout(g: nx.DiGraph, n_teams: int) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def _label_side(pos: dict[str, tuple[float, float]], node: str, d: dict, reads: int) -> str:
+    """An unread entry sits on an arc outside its writer: its label goes on the far side of the
+    writer's node (below an entry that hangs below it, e.g. the planted node's), not over it."""
+    if reads == 0 and pos[node][1] < pos[f"T{d['team']}"][1]:
+        return "bottom center"
+    return "top center"
+
+
 def trim_entries(entries: pd.DataFrame, limit: int = MAX_ENTRY_NODES) -> pd.DataFrame:
     """Keep read entries first, then the newest unread ones, up to ``limit`` nodes."""
     if len(entries) <= limit:
@@ -176,7 +184,7 @@ def _entry_nodes(fig: go.Figure, g: nx.DiGraph, pos: dict, selected: str | None,
         x=[pos[n][0] for n, _ in nodes], y=[pos[n][1] for n, _ in nodes], mode="markers+text",
         name="entry (size = reads; hollow = never read; diamond = wrong)",
         customdata=[n for n, _ in nodes], text=[label(n, d) for n, d in nodes],
-        textposition="top center",
+        textposition=[_label_side(pos, n, d, n_reads[n]) for n, d in nodes],
         textfont=dict(size=10, color=[theme.WRONG_COLOR if d.get("wrong") else "#5B6473"
                                       for _, d in nodes]),
         marker=dict(

@@ -46,3 +46,18 @@ def test_graph_counts_reads_as_edge_weights():
     fig = reuse_graph.graph_figure(g, 2)
     assert {"T0", "T1", "E0", "E1"} <= {c for t in fig.data if t.customdata is not None
                                           for c in t.customdata}
+
+
+def test_an_unread_planted_entry_is_labelled_below_its_node():
+    """The planted node sits below the ring and its unread entries hang below it: their label
+    goes under the entry, not over the planted node's square (seen at K=10)."""
+    entries = pd.DataFrame({"entry_id": [0, 1], "team_idx": [-1, 0], "step_idx": [0, 1],
+                            "action": ["open", "search"], "key": ["k0", "k1"], "t_added": [0.0, 1.0],
+                            "n_reads": [0, 0]})
+    reads = pd.DataFrame(columns=["entry_id", "reader_team", "producer_team", "cross_team"])
+    g = reuse_graph.build_graph(entries, reads, 10, {0})
+    fig = reuse_graph.graph_figure(g, 10)
+    dots = next(t for t in fig.data if (t.name or "").startswith("entry"))
+    side = dict(zip(dots.customdata, dots.textposition, strict=True))
+    assert side["E0"] == "bottom center"  # under the planted node
+    assert side["E1"] == "top center"  # team 0 is at the top of the ring: outward is up
