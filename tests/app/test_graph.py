@@ -58,6 +58,8 @@ def test_an_unread_planted_entry_is_labelled_below_its_node():
     g = reuse_graph.build_graph(entries, reads, 10, {0})
     fig = reuse_graph.graph_figure(g, 10)
     dots = next(t for t in fig.data if (t.name or "").startswith("entry"))
-    side = dict(zip(dots.customdata, dots.textposition, strict=True))
+    tp = dots.textposition
+    side = dict(zip(dots.customdata, [tp] * len(dots.customdata) if isinstance(tp, str) else tp,
+                    strict=True))
     assert side["E0"] == "bottom center"  # under the planted node
     assert side["E1"] == "top center"  # team 0 is at the top of the ring: outward is up
