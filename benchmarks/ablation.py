@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 ROWS: dict[str, list[str]] = {
-    "lts (shipped recipe)": ["--recipe", "lts"],
+    "lts": ["--recipe", "lts"],
+    "official (released schedule)": ["--recipe", "official"],
     "v1": ["--recipe", "v1"],
     "lts, no usage bonus": ["--recipe", "lts", "--no-usage-bonus"],
     "lts, no sparsity": ["--recipe", "lts", "--no-sparsity"],
