@@ -139,3 +139,21 @@ STEADY_CHART = "iframe[title$='lts_steady_plotly']"
 def live_bars(pg, chart: int = 0):
     """The bars of the Live page's swimlane (``chart=0``), inside its frame."""
     return pg.frame_locator(STEADY_CHART).nth(chart).locator(".js-plotly-plot .barlayer .point")
+
+
+_LEGEND_CLEAR = """() => {
+  const f = document.querySelector('iframe[title$="lts_steady_plotly"]');
+  const d = f && f.contentDocument, leg = d && d.querySelector('.legend'), bg = d && d.querySelector('.bglayer rect');
+  if (!leg || !bg) return null;
+  return leg.getBoundingClientRect().bottom <= bg.getBoundingClientRect().top + 2; }"""
+
+
+def live_legend_clear(pg, wait_s: float = 10.0) -> bool:
+    """Whether the Live swimlane's legend sits above its lanes (not drawn over them), waiting up
+    to ``wait_s`` for a layout in progress to settle."""
+    end = time.monotonic() + wait_s
+    while True:
+        ok = pg.evaluate(_LEGEND_CLEAR)
+        if ok or time.monotonic() > end:
+            return bool(ok)
+        time.sleep(0.5)
