@@ -16,6 +16,7 @@ declared once per process (``functools.cache``); drawing is per script run, like
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,14 @@ def _serve_dir() -> Path:
     out.mkdir(parents=True, exist_ok=True)
     js = out / "plotly.min.js"
     if not js.exists() or js.stat().st_size != src_js.stat().st_size:
-        tmp = out / "plotly.min.js.tmp"
+        tmp = out / f"plotly.min.js.{os.getpid()}.tmp"  # one per process: two apps may start at once
         shutil.copyfile(src_js, tmp)
         tmp.replace(js)  # atomic: a page never loads half a file
     html = out / "index.html"
     if not html.exists() or html.read_bytes() != FRAME.read_bytes():
-        shutil.copyfile(FRAME, html)
+        tmp = out / f"index.html.{os.getpid()}.tmp"
+        shutil.copyfile(FRAME, tmp)
+        tmp.replace(html)
     return out
 
 
