@@ -220,10 +220,10 @@ def _apptest_open(db: Path, rid: str) -> float:
     return ms
 
 
-_FRAME_WATCH_JS = """(ms) => new Promise(done => {
+_FRAME_WATCH_JS = """([ms, frame]) => new Promise(done => {
   const t0 = performance.now();
   let frames = 0, blank = 0, gap = 0, longest = 0, replaced = 0, seen = 0, gaps = [];
-  const CHART = '.js-plotly-plot, iframe[title$="lts_steady_plotly"]';
+  const CHART = '.js-plotly-plot, ' + frame;
   new MutationObserver(ms => { for (const m of ms) for (const n of m.removedNodes)
       if (n.nodeType === 1 && (n.matches(CHART) || n.querySelector(CHART))) replaced++; })
     .observe(document.body, {childList: true, subtree: true});
@@ -235,7 +235,7 @@ _FRAME_WATCH_JS = """(ms) => new Promise(done => {
     const t = performance.now();
     const boxes = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
       .filter(p => p.getBoundingClientRect().height > 0).map(p => drawn(p));
-    const frames_ = [...document.querySelectorAll('iframe[title$="lts_steady_plotly"]')]
+    const frames_ = [...document.querySelectorAll(frame)]
       .filter(f => f.getBoundingClientRect().height > 0).map(f => drawn(f.contentDocument));
     const all = boxes.concat(frames_);
     const whole = all.length >= seen && all.every(Boolean);
@@ -250,10 +250,10 @@ _FRAME_WATCH_JS = """(ms) => new Promise(done => {
 })"""
 
 
-def _watch_frames(pg, seconds: float) -> dict:
+def _watch_frames(pg, seconds: float, frame_selector: str) -> dict:
     """Every animation frame for ``seconds`` while the Live page refreshes: frames in which a chart
     was missing or half drawn, the longest such gap, and how many chart nodes React replaced."""
-    return pg.evaluate(_FRAME_WATCH_JS, seconds * 1000) if seconds > 0 else {}
+    return pg.evaluate(_FRAME_WATCH_JS, [seconds * 1000, frame_selector]) if seconds > 0 else {}
 
 
 def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = None,
@@ -266,7 +266,7 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     import tempfile as tf
 
-    from browser_helpers import CHROMIUM, LAUNCH_ARGS, live_bars, streamlit_server
+    from browser_helpers import CHROMIUM, LAUNCH_ARGS, STEADY_CHART, live_bars, streamlit_server
     from playwright.sync_api import sync_playwright
 
     t_start = time.perf_counter()
@@ -285,7 +285,7 @@ def bench_first_bar(db: Path, promise_s: float = 15.0, cache_dir: Path | None = 
         t_click = time.perf_counter()
         live_bars(pg).first.wait_for()
         t_bar = time.perf_counter()
-        frames = _watch_frames(pg, watch_s)
+        frames = _watch_frames(pg, watch_s, STEADY_CHART)
         browser.close()
     click = t_bar - t_click
     which = ("an empty embedding cache (a machine's very first demo)" if cache_dir else

@@ -132,7 +132,8 @@ def choose(pg, label: str, option, tries: int = 8) -> None:
     opt.click()
 
 
-# The Live page draws its charts in frames that redraw in place (app/components/steady_chart.py).
+# The Live page draws its charts in frames that redraw in place (app/components/steady_chart.py;
+# the frame's title ends with its component name, ``steady_chart.COMPONENT``).
 STEADY_CHART = "iframe[title$='lts_steady_plotly']"
 
 
@@ -141,8 +142,8 @@ def live_bars(pg, chart: int = 0):
     return pg.frame_locator(STEADY_CHART).nth(chart).locator(".js-plotly-plot .barlayer .point")
 
 
-_LEGEND_CLEAR = """() => {
-  const f = document.querySelector('iframe[title$="lts_steady_plotly"]');
+_LEGEND_CLEAR = """(frame) => {
+  const f = document.querySelector(frame);
   const d = f && f.contentDocument, leg = d && d.querySelector('.legend'), bg = d && d.querySelector('.bglayer rect');
   if (!leg || !bg) return null;
   return leg.getBoundingClientRect().bottom <= bg.getBoundingClientRect().top + 2; }"""
@@ -153,7 +154,7 @@ def live_legend_clear(pg, wait_s: float = 10.0) -> bool:
     to ``wait_s`` for a layout in progress to settle."""
     end = time.monotonic() + wait_s
     while True:
-        ok = pg.evaluate(_LEGEND_CLEAR)
+        ok = pg.evaluate(_LEGEND_CLEAR, STEADY_CHART)
         if ok or time.monotonic() > end:
             return bool(ok)
         time.sleep(0.5)
