@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from lts_core.calibrate import choose
 from lts_core.controller import ControllerConfig, load_checkpoint
@@ -74,6 +75,33 @@ def test_calibration_stores_the_threshold_the_policy_then_uses(engine, tmp_path)
     assert LearnedPolicy(checkpoint=str(res.checkpoint), threshold=0.7).threshold == 0.7
     with pytest.raises(ValueError, match="val_tasks must be START:END"):
         TrainConfig(val_tasks="abc").validate()
+
+
+def test_lts_calibrate_chooses_again_on_a_new_slice_and_keeps_the_weights(engine, tmp_path, capsys):
+    from lts_core import cli
+
+    c = TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, teams=2, embedder="hash",
+                    controller=TINY, val_tasks="10:12", val_seeds=[0], thresholds=[0.2, 0.9])
+    res = train(engine, c, out=tmp_path / "c.pt")
+    db = str(tmp_path / "cal.duckdb")
+    # a slice that overlaps the training tasks is refused, and nothing is written
+    assert cli.main(["--db", db, "calibrate", str(res.checkpoint), "--val-tasks", "1:3"]) == 2
+    assert "overlap the checkpoint's training tasks" in capsys.readouterr().err
+    out = tmp_path / "recal.pt"
+    assert cli.main(["--db", db, "calibrate", str(res.checkpoint), "--val-tasks", "12:14",
+                     "--val-seeds", "1", "--thresholds", "0.1,0.5,0.95", "--out", str(out),
+                     "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "<- chosen" in printed and "stored in" in printed
+    side = json.loads(out.with_suffix(".json").read_text())
+    cal = side["calibration"]
+    assert (cal["tasks"], cal["seeds"]) == ("12:14", [1])
+    assert [r["threshold"] for r in cal["curve"]] == [0.1, 0.5, 0.95]
+    assert side["threshold"] == cal["threshold"] == LearnedPolicy(checkpoint=str(out)).threshold
+    before, after = load_checkpoint(res.checkpoint), load_checkpoint(out)
+    assert before[1]["meta"]["calibration"]["tasks"] == "10:12"  # the source is left as it was
+    for k, v in before[0].state_dict().items():
+        assert torch.equal(v, after[0].state_dict()[k])
 
 
 def test_cli_bad_settings_fail_before_the_database(tmp_path):
