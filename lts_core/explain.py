@@ -15,7 +15,7 @@ Thread-safety: pure functions over a model used for inference; ``TrainingMemory`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,7 @@ class TrainingMemory:
 
     vecs: np.ndarray  # (N, width) float32, L2-normalised CLS states
     meta: list[dict[str, Any]]  # per decision: action, summary, admitted, advantage, used, run_id
+    _std: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @staticmethod
     def path_for(checkpoint: Path) -> Path:
@@ -133,9 +134,20 @@ class TrainingMemory:
             return cls(z["vecs"].astype(np.float32), json.loads(str(z["meta"])))
 
     def nearest(self, vec: np.ndarray, k: int = 3) -> list[dict[str, Any]]:
+        """The ``k`` training decisions closest to the CLS state ``vec``. ``similarity`` is the
+        cosine after each dimension is centred and scaled by this memory's mean and spread: one
+        controller's raw CLS states all point one way (the shipped checkpoint's median pair has
+        cosine 0.95, its top-3 0.996), so a raw cosine cannot tell near from far; standardised,
+        the median pair is 0.40."""
         if not len(self.vecs):
             return []
-        sims = self.vecs @ (vec / (np.linalg.norm(vec) or 1.0))
+        if self._std is None:
+            mu, sd = self.vecs.mean(0), self.vecs.std(0) + 1e-6
+            z = (self.vecs - mu) / sd
+            self._std = (mu, sd, z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-9))
+        mu, sd, zs = self._std
+        q = (vec / (np.linalg.norm(vec) or 1.0) - mu) / sd
+        sims = zs @ (q / (np.linalg.norm(q) or 1.0))
         idx = np.argsort(-sims)[:k]
         return [{**self.meta[i], "similarity": round(float(sims[i]), 4)} for i in idx]
 

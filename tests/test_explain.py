@@ -80,6 +80,18 @@ def test_training_memory_round_trip_and_nearest(tmp_path):
     assert top[0]["action"] == "a3" and top[0]["similarity"] == pytest.approx(1.0, abs=1e-2)
 
 
+def test_nearest_tells_near_from_far_when_all_states_point_one_way():
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=16)
+    vecs = common + 0.05 * rng.normal(size=(40, 16))  # raw cosines all above ~0.99
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    assert (vecs @ vecs.T).min() > 0.98
+    mem = TrainingMemory(vecs.astype(np.float32), [{"action": f"a{i}"} for i in range(40)])
+    top = mem.nearest(vecs[7], 40)
+    assert top[0]["action"] == "a7" and top[0]["similarity"] == pytest.approx(1.0, abs=1e-4)
+    assert float(np.median([t["similarity"] for t in top[1:]])) < 0.5
+
+
 def test_a_recorded_learned_decision_carries_its_explanation(engine, demo_suite, tmp_path):
     cfg = TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, teams=2, embedder="hash",
                       controller=TINY)
