@@ -73,9 +73,9 @@ def show(features: dict[str, Any], *, key: str) -> None:
             "advantage": [s.get("advantage") for s in sim],
             "reward": [s.get("reward") for s in sim]}), hide_index=True, key=f"{key}_sim",
             column_config={"similarity": st.column_config.NumberColumn(
-                               format="%.3f", help="cosine of the controller's standardised CLS "
-                               "states: 1 = the same decision; a typical pair of training "
-                               "decisions is about 0.4"),
+                               format="%.3f", help="cosine of the controller's CLS states, each "
+                               "dimension standardised over the training memory (1 = the same "
+                               "decision)"),
                            "advantage": st.column_config.NumberColumn(format="%+.3f"),
                            "reward": st.column_config.NumberColumn(format="%.2f"),
                            "summary": st.column_config.TextColumn(width="large")})
