@@ -12,6 +12,7 @@ from app.safe import md
 def render() -> None:
     svc = ui.svc()
     st.title("Training")
+    _shipped_panel()
     _start_panel(svc)
     runs = data.train_runs(svc.store)
     if runs.empty:
@@ -32,6 +33,57 @@ def render() -> None:
     dec = data.train_decisions_summary(svc.store, chosen)
     if not dec.empty:
         st.plotly_chart(training.pyes_figure(dec), key="tr_pyes")
+
+
+_OURS = {"usage_penalty": "usage penalty", "wrong_penalty": "wrong penalty",
+         "cost_alpha": "cost α"}  # our credit options (docs/controller.md); off when 0
+
+
+@st.cache_data(show_spinner=False)
+def _card() -> dict | None:
+    from lts_core.controller import checkpoint_card
+
+    try:
+        return checkpoint_card()
+    except ValueError:
+        return None
+
+
+def _shipped_panel() -> None:
+    """The checkpoint ``learned`` uses by default: how it was trained and how its threshold was
+    chosen (its own meta, ``lts_core.controller.checkpoint_card``)."""
+    c = _card()
+    if c is None:
+        return
+    extras = [f"{name} {c['credit'][k]:g}" for k, name in _OURS.items() if c["credit"].get(k)]
+    recipe = " + ".join([f"recipe {c['recipe']}", *extras])
+    cal = c.get("calibration")
+    thr = (f"threshold {c['threshold']:g}, chosen on validation" if cal else
+           f"threshold {c['threshold']:g}" if c.get("threshold") is not None else "threshold 0.5")
+    with st.expander(md(f"The controller learned uses: {recipe}; {thr}", 200),
+                     icon=":material/neurology:"):
+        sim = " (**SIMULATED** episodes)" if c.get("backend") == "sim" else ""
+        st.markdown(md(f"Trained on the first {c.get('tasks') or 'all'} tasks of {c.get('suite')}, "
+                       f"{c.get('epochs')} epochs, {c.get('episodes')} episodes per task, "
+                       f"K = {c.get('teams')}", 300) + sim
+                    + f". Weights `{md(c.get('weights_sha'), 40)}`. How each constant was chosen: "
+                    "docs/controller.md.")
+        if not cal:
+            return
+        none = cal["none"]
+        st.markdown(md(f"Calibrated on tasks {cal['tasks']} of the training suite, seeds "
+                       f"{', '.join(str(x) for x in cal['seeds'])}, K = {cal['teams']}; rule: "
+                       f"{cal['rule']}. none there: EM {100 * none['em']:.1f}, "
+                       f"{none['runtime_s']:.1f} s.", 400))
+        rows = [{"threshold": r["threshold"], "chosen": "◀" if r["threshold"] == c["threshold"]
+                 else "", "EM": 100 * r["em"], "runtime s": r["runtime_s"],
+                 "× none": r["runtime_s"] / none["runtime_s"], "admitted %": 100 * r["admit"]}
+                for r in cal["curve"]]
+        st.dataframe(rows, hide_index=True, key="tr_calibration", column_config={
+            "EM": st.column_config.NumberColumn(format="%.1f"),
+            "runtime s": st.column_config.NumberColumn(format="%.1f"),
+            "× none": st.column_config.NumberColumn(format="%.2f"),
+            "admitted %": st.column_config.NumberColumn(format="%.1f")})
 
 
 def _start_panel(svc) -> None:

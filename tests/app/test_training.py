@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 
 from app_helpers import no_exception, open_page, texts
@@ -15,6 +16,23 @@ def test_empty(empty_db, monkeypatch):
     if importlib.util.find_spec("lts_core.train") is None:
         assert "not available in this build" in body
         assert not [b for b in at.button if b.key == "tr_go"]
+
+
+def test_the_shipped_controller_says_how_it_was_trained_and_calibrated(empty_db, monkeypatch):
+    from lts_core.controller import checkpoint_card
+
+    card = checkpoint_card()
+    at = open_page("training", empty_db, monkeypatch)
+    no_exception(at)
+    label = html.unescape(at.expander[0].label)
+    assert f"recipe {card['recipe']}" in label and f"threshold {card['threshold']:g}" in label
+    body = texts(at)
+    cal = card["calibration"]
+    assert f"Calibrated on tasks {cal['tasks']}" in body and card["weights_sha"] in body
+    assert "SIMULATED" in body
+    curve = next(d.value for d in at.dataframe if "admitted %" in d.value.columns)
+    assert list(curve.threshold) == [r["threshold"] for r in cal["curve"]]
+    assert list(curve.threshold[curve.chosen == "◀"]) == [card["threshold"]]
 
 
 def test_curves(finished_db, monkeypatch):
