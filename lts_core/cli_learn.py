@@ -1,4 +1,4 @@
-"""``lts train`` and ``lts bench``: the controller's trainer and the policy comparison.
+"""``lts train``, ``lts calibrate`` and ``lts bench``: the controller's trainer, its threshold, and the policy comparison.
 
 ``add_train_parser`` / ``add_bench_parser`` register the sub-commands on the main parser
 (``cli.py``); ``open_store`` is the CLI's (it prints the recovery note and registers the store for
@@ -202,7 +202,8 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if cfg.suite == trained_on.suite and not trained_on.episodes_from_db:
+    known = bool(blob.get("meta", {}).get("train_config"))  # older files may not say what they saw
+    if known and cfg.suite == trained_on.suite and not trained_on.episodes_from_db:
         idx = list(range(10_000))  # task positions stand in for the tasks
         overlap = sorted(set(idx[cfg.val_slice()]) & set(trained_on.training_tasks(idx)))
         if overlap:
