@@ -198,11 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="exports")
     ex.set_defaults(fn=lambda a: cmd_export(a, _open_store))
 
-    from .cli_learn import (  # train, calibrate and bench live there
-        add_bench_parser,
-        add_calibrate_parser,
-        add_train_parser,
-    )
+    from .cli_calibrate import add_calibrate_parser
+    from .cli_learn import add_bench_parser, add_train_parser  # train and bench live there
 
     add_train_parser(sub, _open_store)
     add_calibrate_parser(sub, _open_store)

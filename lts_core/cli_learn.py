@@ -1,4 +1,4 @@
-"""``lts train``, ``lts calibrate`` and ``lts bench``: the controller's trainer, its threshold, and the policy comparison.
+"""``lts train`` and ``lts bench``: the controller's trainer and the policy comparison.
 
 ``add_train_parser`` / ``add_bench_parser`` register the sub-commands on the main parser
 (``cli.py``); ``open_store`` is the CLI's (it prints the recovery note and registers the store for
@@ -174,79 +174,6 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--quiet", "-q", action="store_true")
     add_scale_args(tr)
     tr.set_defaults(fn=lambda args: cmd_train(args, open_store))
-
-
-# ------------------------------------------------------------------------------------ calibrate
-def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
-    """Choose a checkpoint's threshold again, on a validation slice given here; weights unchanged."""
-    import shutil
-
-    from .calibrate import calibrate_checkpoint
-    from .controller import load_checkpoint
-    from .engine import Engine
-    from .train_config import TrainConfig
-
-    src = Path(args.checkpoint)
-    try:
-        _, blob = load_checkpoint(src)
-        cfg = TrainConfig.from_dict(blob.get("meta", {}).get("train_config", {}))
-        trained_on = TrainConfig.from_dict(cfg.to_dict())
-        cfg.val_tasks = args.val_tasks
-        if args.val_seeds:
-            cfg.val_seeds = args.val_seeds
-        if args.thresholds:
-            cfg.thresholds = args.thresholds
-        if args.suite:
-            cfg.suite = args.suite
-        cfg.validate()
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    known = bool(blob.get("meta", {}).get("train_config"))  # older files may not say what they saw
-    if known and cfg.suite == trained_on.suite and not trained_on.episodes_from_db:
-        idx = list(range(10_000))  # task positions stand in for the tasks
-        overlap = sorted(set(idx[cfg.val_slice()]) & set(trained_on.training_tasks(idx)))
-        if overlap:
-            print(f"error: validation tasks {cfg.val_tasks} overlap the checkpoint's training tasks "
-                  f"of {cfg.suite} (e.g. task {overlap[0]}); choose a held-out slice",
-                  file=sys.stderr)
-            return 2
-    dst = Path(args.out) if args.out else src
-    if dst != src:
-        shutil.copyfile(src, dst)
-        if src.with_suffix(".json").is_file():
-            shutil.copyfile(src.with_suffix(".json"), dst.with_suffix(".json"))
-        if src.with_suffix(".decisions.npz").is_file():
-            shutil.copyfile(src.with_suffix(".decisions.npz"), dst.with_suffix(".decisions.npz"))
-    engine = Engine(open_store(args))
-    cal = calibrate_checkpoint(engine, dst, cfg, progress=not args.quiet)
-    none = cal.none
-    print(f"SIMULATED | {cfg.suite} tasks {cal.tasks} x seeds {cal.seeds} | K={cal.teams} | "
-          f"none: EM {100 * none['em']:.1f}, {none['runtime_s']:.1f} s")
-    print(f"{'threshold':>9} {'EM':>6} {'runtime_s':>9} {'x none':>6} {'admit%':>6}")
-    for r in cal.curve:
-        mark = "  <- chosen" if r["threshold"] == cal.threshold else ""
-        print(f"{r['threshold']:>9g} {100 * r['em']:>6.1f} {r['runtime_s']:>9.1f} "
-              f"{r['runtime_s'] / none['runtime_s']:>6.2f} {100 * r['admit']:>6.1f}{mark}")
-    print(f"\nthreshold {cal.threshold} ({cal.rule}) stored in {dst} and its sidecar")
-    return 0
-
-
-def add_calibrate_parser(sub, open_store: StoreOpener) -> None:
-    ca = sub.add_parser("calibrate", help="choose a trained controller's P(YES) threshold on a "
-                        "validation slice (docs/controller.md)",
-                        description="Plays none and learned at each threshold on the slice "
-                        "(virtual executor, the checkpoint's suite, K and back-end) and stores the "
-                        "threshold the calibration rule picks; the weights do not change.")
-    a = ca.add_argument
-    a("checkpoint", help="a checkpoint written by lts train")
-    a("--val-tasks", required=True, help="START:END slice of the suite, outside the training tasks")
-    a("--val-seeds", type=_ints, help="seeds (default: the checkpoint's)")
-    a("--thresholds", type=_floats, help="candidates (default: the checkpoint's)")
-    a("--suite", help="another suite to calibrate on (default: the checkpoint's training suite)")
-    a("--out", help="write a calibrated copy here instead of changing the checkpoint")
-    a("--quiet", "-q", action="store_true")
-    ca.set_defaults(fn=lambda args: cmd_calibrate(args, open_store))
 
 
 # ---------------------------------------------------------------------------------------- bench

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("learning", {"episodes", "offline_episodes", "train", "calibrate", "scale", "scale_worker",
                   "training_jobs", "train_config", "episode_sources"}),
     ("evaluation", {"bench", "bench_report", "report", "poison_bench"}),
-    ("cli", {"cli", "cli_run", "cli_learn", "cli_data"}),
+    ("cli", {"cli", "cli_run", "cli_learn", "cli_calibrate", "cli_data"}),
 ]
 MAX_LINES = 300
 
