@@ -60,7 +60,7 @@ def _shipped_panel() -> None:
     cal = c.get("calibration")
     thr = (f"threshold {c['threshold']:g}, chosen on validation" if cal else
            f"threshold {c['threshold']:g}" if c.get("threshold") is not None else "threshold 0.5")
-    with st.expander(md(f"The controller learned uses: {recipe}; {thr}", 200),
+    with st.expander(md(f"Shipped controller (policy learned): {recipe}; {thr}", 200),
                      icon=":material/neurology:"):
         sim = " (**SIMULATED** episodes)" if c.get("backend") == "sim" else ""
         st.markdown(md(f"Trained on the first {c.get('tasks') or 'all'} tasks of {c.get('suite')}, "
@@ -73,9 +73,9 @@ def _shipped_panel() -> None:
         none = cal["none"]
         st.markdown(md(f"Calibrated on tasks {cal['tasks']} of the training suite, seeds "
                        f"{', '.join(str(x) for x in cal['seeds'])}, K = {cal['teams']}; rule: "
-                       f"{cal['rule']}. none there: EM {100 * none['em']:.1f}, "
-                       f"{none['runtime_s']:.1f} s.", 400))
-        rows = [{"threshold": r["threshold"], "chosen": "◀" if r["threshold"] == c["threshold"]
+                       f"{cal['rule']}. Without sharing (policy none) on that slice: EM "
+                       f"{100 * none['em']:.1f}, {none['runtime_s']:.1f} s.", 400))
+        rows = [{"threshold": r["threshold"], "chosen": "◀ chosen" if r["threshold"] == c["threshold"]
                  else "", "EM": 100 * r["em"], "runtime s": r["runtime_s"],
                  "× none": r["runtime_s"] / none["runtime_s"], "admitted %": 100 * r["admit"]}
                 for r in cal["curve"]]

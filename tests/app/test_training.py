@@ -32,7 +32,7 @@ def test_the_shipped_controller_says_how_it_was_trained_and_calibrated(empty_db,
     assert "SIMULATED" in body
     curve = next(d.value for d in at.dataframe if "admitted %" in d.value.columns)
     assert list(curve.threshold) == [r["threshold"] for r in cal["curve"]]
-    assert list(curve.threshold[curve.chosen == "◀"]) == [card["threshold"]]
+    assert list(curve.threshold[curve.chosen == "◀ chosen"]) == [card["threshold"]]
 
 
 def test_curves(finished_db, monkeypatch):

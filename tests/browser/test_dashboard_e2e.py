@@ -119,7 +119,7 @@ def test_dashboard_end_to_end(page):
     shot(pg, "8-compare")
     goto(pg, "Training")
     pg.get_by_text("Start a short training").wait_for()
-    pg.get_by_text("The controller learned uses").click()  # how the shipped one was trained
+    pg.get_by_text("Shipped controller (policy learned)").click()  # how the shipped one was trained
     pg.get_by_text(re.compile(r"Calibrated on tasks \d+:\d+")).wait_for()
     shot(pg, "9-training")
     # 7. a short real training from the page: 1 epoch, 1 task, K=2
