@@ -49,12 +49,13 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
                   file=sys.stderr)
             return 2
     dst = Path(args.out) if args.out else src
-    if dst != src:
-        shutil.copyfile(src, dst)
-        if src.with_suffix(".json").is_file():
-            shutil.copyfile(src.with_suffix(".json"), dst.with_suffix(".json"))
-        if src.with_suffix(".decisions.npz").is_file():
-            shutil.copyfile(src.with_suffix(".decisions.npz"), dst.with_suffix(".decisions.npz"))
+    if dst != src:  # the checkpoint, its sidecar and its training memory travel together
+        from .explain import TrainingMemory
+
+        for a, b in ((src, dst), (src.with_suffix(".json"), dst.with_suffix(".json")),
+                     (TrainingMemory.path_for(src), TrainingMemory.path_for(dst))):
+            if a.is_file():
+                shutil.copyfile(a, b)
     engine = Engine(open_store(args))
     cal = calibrate_checkpoint(engine, dst, cfg, progress=not args.quiet)
     none = cal.none

@@ -40,7 +40,9 @@ _OURS = {"usage_penalty": "usage penalty", "wrong_penalty": "wrong penalty",
 
 
 @st.cache_data(show_spinner=False)
-def _card() -> dict | None:
+def _card(mtime: float) -> dict | None:
+    """The shipped checkpoint's card; ``mtime`` (hashed by the cache) reads it again after a
+    retrain in place."""
     from lts_core.controller import checkpoint_card
 
     try:
@@ -52,7 +54,10 @@ def _card() -> dict | None:
 def _shipped_panel() -> None:
     """The checkpoint ``learned`` uses by default: how it was trained and how its threshold was
     chosen (its own meta, ``lts_core.controller.checkpoint_card``)."""
-    c = _card()
+    from lts_core.controller import default_checkpoint
+
+    path = default_checkpoint()
+    c = _card(path.stat().st_mtime if path.is_file() else 0.0)
     if c is None:
         return
     extras = [f"{name} {c['credit'][k]:g}" for k, name in _OURS.items() if c["credit"].get(k)]
