@@ -7,7 +7,10 @@ runtime among the thresholds whose EM is at least ``none``'s EM minus 1 point; i
 highest EM (ties: lower runtime)**. The threshold and the whole curve are stored in the checkpoint's
 meta and its sidecar JSON, and ``learned`` uses that threshold by default. Dev is never used here.
 
-Thread-safety: one calibration per engine at a time (runs are sequential).
+With ``workers`` > 1 (and no ``ray_address``: the workers read the checkpoint from this disk) the
+runs are played on local Ray workers (``scale.play_runs``), with the same figures as in sequence.
+
+Thread-safety: one calibration per engine at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engine import Engine, RunConfig
+from .scale import ScaleOptions, play_runs
 
 if TYPE_CHECKING:
     from .train_config import TrainConfig
@@ -60,33 +64,38 @@ def calibrate_checkpoint(engine: Engine, checkpoint: Path, cfg: TrainConfig,
     if not tasks:
         raise ValueError(f"val_tasks {cfg.val_tasks} selects no task of suite {cfg.suite}")
     batch = "calib-" + uuid.uuid4().hex[:8]
-    jobs = [("none", None)] + [("learned", t) for t in cfg.thresholds]
+    settings = [(t, seed, task) for t in (None, *cfg.thresholds) for seed in cfg.val_seeds
+                for task in tasks]  # `none` first, then each threshold: the sequential order
+    jobs = [(task, RunConfig(teams=cfg.teams, policy="none" if t is None else "learned",
+                             policy_options={} if t is None else {
+                                 "checkpoint": str(checkpoint), "threshold": t, "explain": False},
+                             backend=cfg.backend, backend_options=dict(cfg.backend_options),
+                             executor="virtual", max_steps=cfg.max_steps, seed=seed,
+                             embedder=cfg.embedder)) for t, seed, task in settings]
     bar = None
     if progress:
         import sys
 
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs) * len(tasks) * len(cfg.val_seeds), desc="calibrate",
-                   unit="run", file=sys.stderr)
-    rows: dict[float | None, list[tuple[float, float, float]]] = {}
-    for policy, t in jobs:
-        opts = {} if t is None else {"checkpoint": str(checkpoint), "threshold": t,
-                                     "explain": False}
-        for seed in cfg.val_seeds:
-            for task in tasks:
-                rc = RunConfig(teams=cfg.teams, policy=policy, policy_options=opts,
-                               backend=cfg.backend, backend_options=dict(cfg.backend_options),
-                               executor="virtual", max_steps=cfg.max_steps, seed=seed,
-                               embedder=cfg.embedder)
-                s = engine.run_task(task, suite, rc, batch_id=batch)
-                r = s.record
-                admit = s.admitted / s.decisions if s.decisions else 0.0
-                rows.setdefault(t, []).append((float(r.em or 0.0), float(r.runtime_s or 0.0), admit))
-                if bar:
-                    bar.update(1)
+        bar = tqdm(total=len(jobs), desc="calibrate", unit="run", file=sys.stderr)
+    opts = ScaleOptions.of(cfg)
+    if opts.enabled and not opts.ray_address:  # local workers read the checkpoint from this disk
+        done = play_runs(engine, jobs, cfg.suite, batch, opts,
+                         progress=(lambda n, total: bar.update(1)) if bar else None)
+    else:
+        done = []
+        for task, rc in jobs:
+            done.append(engine.run_task(task, suite, rc, batch_id=batch))
+            if bar:
+                bar.update(1)
     if bar:
         bar.close()
+    rows: dict[float | None, list[tuple[float, float, float]]] = {}
+    for (t, _, _), s in zip(settings, done, strict=True):
+        r = s.record
+        admit = s.admitted / s.decisions if s.decisions else 0.0
+        rows.setdefault(t, []).append((float(r.em or 0.0), float(r.runtime_s or 0.0), admit))
 
     def mean(t: float | None) -> dict[str, float]:
         a = np.array(rows[t])

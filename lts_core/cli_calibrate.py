@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli_learn import StoreOpener, _floats, _ints
+from .cli_learn import StoreOpener, _floats, _ints, _scale_fields
+from .scale import add_scale_args
 
 
 def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
@@ -35,6 +36,8 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
             cfg.thresholds = args.thresholds
         if args.suite:
             cfg.suite = args.suite
+        for k, v in _scale_fields(args).items():  # this command's workers, not the training's
+            setattr(cfg, k, v)
         cfg.validate()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -84,4 +87,5 @@ def add_calibrate_parser(sub, open_store: StoreOpener) -> None:
     a("--suite", help="another suite to calibrate on (default: the checkpoint's training suite)")
     a("--out", help="write a calibrated copy here instead of changing the checkpoint")
     a("--quiet", "-q", action="store_true")
+    add_scale_args(ca)
     ca.set_defaults(fn=lambda args: cmd_calibrate(args, open_store))

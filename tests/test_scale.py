@@ -6,6 +6,7 @@ end), the demo suite, K=2, the hash embedder, the virtual executor and the simul
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -190,6 +191,31 @@ def test_training_with_two_workers_writes_the_weights_of_one(engine, tmp_path, r
         n = engine.store.scalar("SELECT count(*) FROM runs WHERE batch_id = ?",
                                 [f"train-{r.train_id}"])
         assert n == 4
+
+
+def test_calibration_with_two_workers_gives_the_curve_of_one(engine, tmp_path, ray_session,
+                                                             monkeypatch):
+    import dataclasses
+
+    from lts_core import calibrate
+    from lts_core.calibrate import calibrate_checkpoint
+
+    used = []
+    monkeypatch.setattr(calibrate, "play_runs", lambda *a, **k: used.append(a[4]) or play_runs(*a, **k))
+
+    cfg = TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, teams=2, embedder="hash",
+                      controller=ControllerConfig(width=32, heads=2, ff=32, layers=1),
+                      val_tasks="10:13", val_seeds=[0, 1], thresholds=[0.05, 0.5, 0.95])
+    res = train(engine, cfg, out=tmp_path / "c.pt")  # calibrates in this process
+    one = json.loads(res.checkpoint.with_suffix(".json").read_text())["calibration"]
+    two = calibrate_checkpoint(engine, res.checkpoint, dataclasses.replace(cfg, workers=2))
+    assert two.curve == one["curve"] and two.none == one["none"]
+    assert two.threshold == res.threshold
+    assert [o.workers for o in used] == [2]  # the workers played it; training's calibration did not
+    engine.store.flush()
+    batches = engine.store.query("SELECT batch_id, count(*) AS n FROM runs WHERE batch_id LIKE "
+                                 "'calib-%' GROUP BY batch_id")
+    assert sorted(batches.n) == [24, 24]  # (none + 3 thresholds) x 2 seeds x 3 tasks, each way
 
 
 def test_one_worker_never_imports_ray_and_bad_counts_are_named(tmp_path):
