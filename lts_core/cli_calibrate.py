@@ -51,6 +51,11 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
                   f"of {cfg.suite} (e.g. task {overlap[0]}); choose a held-out slice",
                   file=sys.stderr)
             return 2
+    engine = Engine(open_store(args))
+    if not engine.suite(cfg.suite).tasks[cfg.val_slice()]:  # before anything is written
+        print(f"error: val_tasks {cfg.val_tasks} selects no task of suite {cfg.suite}",
+              file=sys.stderr)
+        return 2
     dst = Path(args.out) if args.out else src
     if dst != src:  # the checkpoint, its sidecar and its training memory travel together
         from .explain import TrainingMemory
@@ -59,7 +64,6 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
                      (TrainingMemory.path_for(src), TrainingMemory.path_for(dst))):
             if a.is_file():
                 shutil.copyfile(a, b)
-    engine = Engine(open_store(args))
     cal = calibrate_checkpoint(engine, dst, cfg, progress=not args.quiet)
     none = cal.none
     print(f"SIMULATED | {cfg.suite} tasks {cal.tasks} x seeds {cal.seeds} | K={cal.teams} | "

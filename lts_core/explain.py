@@ -141,7 +141,7 @@ class TrainingMemory:
         the median pair is 0.40."""
         if not len(self.vecs):
             return []
-        if self._std is None:
+        if self._std is None:  # once; two threads racing here compute the same value
             mu, sd = self.vecs.mean(0), self.vecs.std(0) + 1e-6
             z = (self.vecs - mu) / sd
             self._std = (mu, sd, z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-9))
