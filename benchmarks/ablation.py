@@ -38,6 +38,10 @@ ROWS: dict[str, list[str]] = {
     "lts + wrong penalty 1.0": ["--recipe", "lts", "--wrong-penalty", "1.0"],
     "lts + wrong penalty 1.0 + cost alpha 0.5": ["--recipe", "lts", "--wrong-penalty", "1.0",
                                                  "--cost-alpha", "0.5"],
+    "lts + cost alpha 0.5 + support input": ["--recipe", "lts", "--cost-alpha", "0.5",
+                                             "--support-input"],
+    "lts + wrong penalty 1.0 + support input": ["--recipe", "lts", "--wrong-penalty", "1.0",
+                                                "--support-input"],
 }
 TRAIN = ["--suite", "hotpotqa-train", "--tasks", "50", "--thresholds", "0.1,0.3,0.5,0.7,0.9",
          "--quiet"]
@@ -71,6 +75,8 @@ def main() -> None:
     ap.add_argument("--cold-first", action="store_true",
                     help="train the first row with an empty embedding cache (its wall time is then "
                          "a from-scratch retrain)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="Ray workers for each row's training and calibration (the weights do not change)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +101,8 @@ def main() -> None:
             ckpt = out / f"{slug(name)}.pt"
             t0 = time.time()
             cmd = [sys.executable, "-m", "lts_core.cli", "train", *ROWS[name], *TRAIN,
-                   "--val-tasks", a.val_tasks, "--val-seeds", a.val_seeds, "--out", str(ckpt)]
+                   "--val-tasks", a.val_tasks, "--val-seeds", a.val_seeds, "--out", str(ckpt),
+                   "--workers", str(a.workers)]
             env = {**os.environ, "LTS_DB": str(out / f"{slug(name)}.duckdb")}
             if a.cold_first and name == rows[0]:
                 env["LTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="lts-cold-cache-")

@@ -7,6 +7,9 @@ the shipped ``learned`` and rules that admit by the step's kind:
 
 - ``search``: share search results only;
 - ``search+open``: share searches and page reads, never plans or answers (the issue's hand rule);
+- ``search+open(supported)``: the same, but only page reads whose summary s names nothing (a quoted
+  'name') that the page o does not contain (``lts_core.grounding.support``): a check any policy
+  could run on s and o;
 - ``search+open(true)``: the same, but only page reads whose fact the simulator knows is true. It
   peeks at the simulator's ground truth, which no real policy sees: an upper bound on what a
   controller that reads s and o perfectly could do with these kinds.
@@ -27,6 +30,7 @@ import numpy as np
 
 from lts_core import registry
 from lts_core.engine import Engine, RunConfig
+from lts_core.grounding import support
 from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
 from lts_core.store import Store
 
@@ -38,13 +42,17 @@ class ByKind(AdmissionPolicy):
     name = "by-kind"
     score_label = "1 when the step's kind is shared"
 
-    def __init__(self, kinds: str = "search,open", true_only: bool = False) -> None:
+    def __init__(self, kinds: str = "search,open", true_only: bool = False,
+                 supported_only: bool = False) -> None:
         self.kinds, self.true_only = set(kinds.split(",")), true_only
+        self.supported_only = supported_only
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         ok = ctx.action in self.kinds
         if ok and self.true_only and ctx.action == "open":
             ok = ctx.payload.get("as_target") is not None and bool(ctx.payload.get("true"))
+        if ok and self.supported_only and ctx.action == "open":
+            ok = support(ctx.s, ctx.o) == 1.0
         return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
 
 
@@ -52,6 +60,7 @@ SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
             ("learned", "learned", {"explain": False}),
             ("search", "by-kind", {"kinds": "search"}),
             ("search+open", "by-kind", {"kinds": "search,open"}),
+            ("search+open(supported)", "by-kind", {"kinds": "search,open", "supported_only": True}),
             ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True})]
 
 

@@ -59,7 +59,7 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
 
     try:
         ctrl = ControllerConfig(width=args.width, layers=args.layers, heads=args.heads, ff=args.ff,
-                                init_p_yes=args.init_p_yes)
+                                init_p_yes=args.init_p_yes, support_input=args.support_input)
         cfg = train_config_from_args(vars(args), backend_options=backend_options(args),
                                      controller=ctrl, **_scale_fields(args))
         cfg.validate()
@@ -166,6 +166,8 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--heads", type=int, default=4)
     a("--ff", type=int, default=128)
     a("--init-p-yes", type=float, default=0.8)
+    a("--support-input", action="store_true",
+      help="ours: the controller also reads the share of the names s quotes that o contains")
     a("--seed", type=int, default=0)
     a("--out", help="checkpoint file (default: checkpoints/<train id>.pt beside the DB)")
     a("--resume", help="continue from a checkpoint (its settings; --epochs may grow)")

@@ -5,9 +5,10 @@ in the bank, and of the step's input u, summary s and output o. Each group has i
 linear map into the model width (W_q, W_m, W_s), plus a learned type embedding so the model can
 tell u, s and o apart. A pre-norm transformer encoder reads
 
-    [CLS] [query] [key_1 ... key_N] [u] [s] [o]
+    [CLS] [query] [key_1 ... key_N] [u] [s] [o] ([support])
 
-with padding keys masked out, and a YES/NO head on the CLS position gives two logits.
+with padding keys masked out (``[support]``, only with ``support_input``: the share of the names s
+quotes that o contains, ``lts_core.grounding``, through its own linear map), and a YES/NO head on the CLS position gives two logits.
 ``p_yes`` is softmax(logits / T)[YES]; evaluation admits when p_yes >= 0.5 at T=1 (argmax);
 training samples at T=1.2. Why this replaces the paper's Qwen3-0.6B + LoRA: docs/controller.md.
 
@@ -46,6 +47,12 @@ class ControllerConfig:
     dropout: float = 0.0
     max_keys: int = 256  # keys beyond this (the newest kept) are dropped from the input
     init_p_yes: float = 0.8  # P(YES) of the untrained controller: it starts by admitting most steps
+    support_input: bool = False  # also read grounding.support(s, o) (our addition; off = the paper)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The inputs an attribution can leave out, in the order of ``Batch.drop``'s columns."""
+        return ("query", "u", "s", "o", "support") if self.support_input else ("query", "u", "s", "o")
 
     def validate(self) -> None:
         if self.width % self.heads:
@@ -65,6 +72,7 @@ class DecisionInput:
     u: np.ndarray  # (D,)
     s: np.ndarray  # (D,)
     o: np.ndarray  # (D,)
+    support: float = 1.0  # grounding.support(s, o); read only by a model with support_input
 
 
 @dataclass
@@ -73,7 +81,9 @@ class Batch:
     keys: torch.Tensor  # (B, N, D)
     key_mask: torch.Tensor  # (B, N) True where a key is present
     uso: torch.Tensor  # (B, 3, D)
-    drop: torch.Tensor | None = None  # (B, 4) True where query, u, s, o are left out (attribution)
+    support: torch.Tensor  # (B, 1)
+    # (B, len(config.inputs)) True where that input is left out (attribution)
+    drop: torch.Tensor | None = None
 
 
 def collate(items: list[DecisionInput], max_keys: int) -> Batch:
@@ -93,6 +103,7 @@ def collate(items: list[DecisionInput], max_keys: int) -> Batch:
         keys=torch.from_numpy(keys),
         key_mask=torch.from_numpy(mask),
         uso=torch.from_numpy(np.stack([np.stack([x.u, x.s, x.o]) for x in items]).astype(np.float32)),
+        support=torch.tensor([[float(x.support)] for x in items], dtype=torch.float32),
     )
 
 
@@ -104,6 +115,9 @@ class AdmissionController(nn.Module):
         self.w_q = nn.Linear(cfg.embed_dim, cfg.width)
         self.w_m = nn.Linear(cfg.embed_dim, cfg.width)
         self.w_s = nn.Linear(cfg.embed_dim, cfg.width)
+        if cfg.support_input:  # its own map and type vector: old checkpoints load unchanged
+            self.w_f = nn.Linear(1, cfg.width)
+            self.support_type = nn.Parameter(torch.zeros(cfg.width))
         self.types = nn.Embedding(len(TOKEN_TYPES), cfg.width)
         self.cls = nn.Parameter(torch.zeros(cfg.width))
         layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ff, cfg.dropout,
@@ -116,6 +130,8 @@ class AdmissionController(nn.Module):
             # token types and CLS must not drown the content: the projected embeddings are ~unit
             # scale (inputs are rescaled in forward), so these start small
             self.types.weight.normal_(0.0, 0.1)
+            if cfg.support_input:
+                self.support_type.normal_(0.0, 0.1)
             # the untrained controller admits with P(YES) near init_p_yes on average
             self.head.bias.zero_()
             self.head.bias[YES] = math.log(cfg.init_p_yes / (1.0 - cfg.init_p_yes))
@@ -133,8 +149,12 @@ class AdmissionController(nn.Module):
         q = (self.w_q(b.query * k) + t[TOKEN_TYPES["query"]]).unsqueeze(1)
         m = self.w_m(b.keys * k) + t[TOKEN_TYPES["key"]]
         uso = self.w_s(b.uso * k) + t[[TOKEN_TYPES["u"], TOKEN_TYPES["s"], TOKEN_TYPES["o"]]]
-        x = torch.cat([cls, q, m, uso], dim=1)
-        kept = ~b.drop if b.drop is not None else torch.ones(bsz, 4, dtype=torch.bool)
+        parts = [cls, q, m, uso]
+        if self.config.support_input:  # centred so 1.0 (fully supported) and 0.0 differ in sign
+            parts.append((self.w_f(2.0 * b.support - 1.0) + self.support_type).unsqueeze(1))
+        x = torch.cat(parts, dim=1)
+        n_in = len(self.config.inputs)
+        kept = ~b.drop if b.drop is not None else torch.ones(bsz, n_in, dtype=torch.bool)
         keep = torch.cat([torch.ones(bsz, 1, dtype=torch.bool), kept[:, :1], b.key_mask,
                           kept[:, 1:]], dim=1)
         h = self.encoder(x, src_key_padding_mask=~keep)

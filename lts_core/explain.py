@@ -1,7 +1,8 @@
 """Why the learned controller decided as it did: input attributions and similar training decisions.
 
 - ``attributions``: P(YES) with each input left out (masked from attention, so the model sees a
-  sequence without it): the query, u, s, o, all keys, and each of the ``max_keys`` keys nearest to
+  sequence without it): the query, u, s, o, the support of s by o (a model with
+  ``support_input``), all keys, and each of the ``max_keys`` keys nearest to
   the step's summary. ``delta`` = P(YES) with everything minus P(YES) without that input: positive
   means the input pushed towards YES. One batched forward pass.
 - ``TrainingMemory``: decisions from the last epoch of training, kept beside the checkpoint
@@ -25,7 +26,8 @@ import torch
 from .controller import YES, AdmissionController, DecisionInput, collate
 
 INPUT_NAMES = {"query": "the task query", "u": "u (the instruction)", "s": "s (the summary)",
-               "o": "o (the step's output)", "keys": "the bank's keys"}
+               "o": "o (the step's output)", "keys": "the bank's keys",
+               "support": "the support of s by o (the share of the names s quotes that o contains)"}
 
 
 @dataclass
@@ -50,15 +52,17 @@ def explain(model: AdmissionController, x: DecisionInput, key_ids: list[int],
     """The decision's logits, CLS state and attributions, from one batched forward pass."""
     base = collate([x], model.config.max_keys)
     n_keys = int(base.key_mask[0].sum())
-    rows: list[tuple[str, int | None, list[bool]]] = [("all", None, [False] * 4)]
-    for i, name in enumerate(("query", "u", "s", "o")):
-        drop = [False] * 4
+    names = model.config.inputs
+    none_dropped = [False] * len(names)
+    rows: list[tuple[str, int | None, list[bool]]] = [("all", None, none_dropped)]
+    for i, name in enumerate(names):
+        drop = list(none_dropped)
         drop[i] = True
         rows.append((name, None, drop))
     if n_keys:
-        rows.append(("keys", None, [False] * 4))
+        rows.append(("keys", None, none_dropped))
         order = np.argsort(-(x.keys[-n_keys:] @ x.s))[:max_keys]
-        rows.extend(("key", int(j), [False] * 4) for j in order)
+        rows.extend(("key", int(j), none_dropped) for j in order)
     b = len(rows)
     key_mask = base.key_mask.repeat(b, 1)
     offset = len(x.keys) - n_keys  # collate keeps the newest keys
@@ -68,7 +72,8 @@ def explain(model: AdmissionController, x: DecisionInput, key_ids: list[int],
         elif name == "key":
             key_mask[r, j] = False
     batch = type(base)(base.query.repeat(b, 1), base.keys.repeat(b, 1, 1), key_mask,
-                       base.uso.repeat(b, 1, 1), torch.tensor([d for _, _, d in rows]))
+                       base.uso.repeat(b, 1, 1), base.support.repeat(b, 1),
+                       torch.tensor([d for _, _, d in rows]))
     with torch.no_grad():
         h = model.encode(batch)
         logits = model.head(h)

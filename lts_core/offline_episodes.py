@@ -22,6 +22,7 @@ import numpy as np
 from .controller import DecisionInput
 from .credit import Decision, Episode
 from .embeddings import get_embedder
+from .grounding import support
 
 if TYPE_CHECKING:
     from .train_config import TrainConfig
@@ -94,7 +95,8 @@ class RecordedEpisodes:
                 u, s, o = emb.encode([st.u or "(none)", st.s, st.o or "(empty)"])
                 eid = None if a.entry_id != a.entry_id or a.entry_id is None else int(a.entry_id)
                 decisions.append(Decision(int(a.team_idx), int(a.step_idx),
-                                          DecisionInput(q, key_vecs[visible], u, s, o),
+                                          DecisionInput(q, key_vecs[visible], u, s, o,
+                                                        support(st.s, st.o or "")),
                                           bool(a.admitted), float(a.score), eid,
                                           eid is not None and eid in used[rid]))
             tm = teams[(teams.run_id == rid) & (teams.status == "answered")].sort_values(["t_end", "team_idx"])

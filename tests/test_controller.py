@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -138,3 +139,17 @@ def test_shipped_checkpoint_is_the_default():
     pol = make_policy("learned")
     assert pol.describe()["checkpoint"].endswith("assets/controller/lts-controller.pt")
     assert pol.describe()["trained_on"] == "hotpotqa-train"
+
+
+def test_the_support_input_is_read_and_off_by_default(tmp_path):
+    torch.manual_seed(0)
+    plain = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1)).eval()
+    x = decision(np.random.default_rng(0), 3)
+    lo, hi = dataclasses.replace(x, support=0.0), dataclasses.replace(x, support=1.0)
+    assert plain.score(lo) == pytest.approx(plain.score(hi), abs=1e-7)  # the paper's inputs only
+    torch.manual_seed(0)
+    model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1,
+                                                 support_input=True)).eval()
+    assert abs(model.score(lo) - model.score(hi)) > 1e-4
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "s.pt", model))
+    assert loaded.config.support_input and loaded.score(lo) == pytest.approx(model.score(lo), abs=1e-6)

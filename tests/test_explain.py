@@ -50,6 +50,21 @@ def test_each_attribution_is_the_change_in_p_yes_without_that_input():
     assert {a["input"] for a in attr} >= {"query", "u", "s", "o", "keys", "key"}
 
 
+def test_the_support_input_is_attributed_like_the_others():
+    torch.manual_seed(0)
+    model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1,
+                                                 support_input=True)).eval()
+    x = _x(1)
+    x.support = 0.0
+    p, attr = attributions(model, x, key_ids=[10, 11, 12])
+    by = {a["input"]: a for a in attr if a["input"] != "key"}
+    assert set(by) == {"query", "u", "s", "o", "support", "keys"}
+    assert by["support"]["p_without"] == pytest.approx(
+        _p(model, x, drop=[False, False, False, False, True]), abs=1e-6)
+    assert by["support"]["delta"] == pytest.approx(p - by["support"]["p_without"], abs=1e-6)
+    assert abs(by["support"]["delta"]) > 1e-4  # the token is read
+
+
 def test_in_words_names_the_input_that_pushed_the_decision():
     attr = [{"input": "o", "p_without": 0.6, "delta": -0.55}, {"input": "u", "p_without": 0.1,
                                                               "delta": -0.05}]

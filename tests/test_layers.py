@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "lts_core"
 # lowest first; a module is named by its first component under lts_core (a package counts whole)
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"registry", "seeds", "limits", "secrets", "config", "records", "faults",
-              "interrupts", "scoring", "embedding_cache", "recipes"}),
+              "interrupts", "scoring", "embedding_cache", "recipes", "grounding"}),
     ("world", {"tasks", "search", "tools", "embeddings", "data_fetch", "memory"}),
     ("record", {"store", "queries", "export", "harm"}),
     ("parts", {"backends", "policies", "controller", "explain", "credit"}),

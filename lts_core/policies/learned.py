@@ -33,6 +33,7 @@ from ..controller import (
 )
 from ..credit import Decision, mix_epsilon
 from ..explain import TrainingMemory, explain, in_words
+from ..grounding import support
 from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
 
 _CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any], Any]] = {}
@@ -85,7 +86,7 @@ class LearnedPolicy(AdmissionPolicy):
         d = q.shape[0]
         keys = (np.stack([e.key_vec for e in ctx.keys]) if ctx.keys
                 else np.zeros((0, d), dtype=np.float32))
-        return DecisionInput(q, keys, u, ctx.s_vec, o)
+        return DecisionInput(q, keys, u, ctx.s_vec, o, support(ctx.s, ctx.o))
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         x = self.inputs(ctx)
@@ -108,7 +109,8 @@ class LearnedPolicy(AdmissionPolicy):
         later = None
         if self.explain:
             key_ids = [e.entry_id for e in ctx.keys]
-            texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o}
+            texts = {"query": ctx.query, "u": ctx.u, "s": ctx.s, "o": ctx.o,
+                     "support": f"{x.support:.2f}"}
             later = functools.partial(self._explanation, x, key_ids, texts, admit, p_eval)
         return AdmissionDecision(round(p_eval, 6), admit, feats,
                                  threshold=None if self.sample else self.threshold,
