@@ -13,7 +13,7 @@ from app import theme
 from app.safe import esc, md
 
 NAMES = {"query": "the task query", "u": "u (instruction)", "s": "s (summary)",
-         "o": "o (output)", "keys": "all bank keys"}
+         "o": "o (output)", "support": "support of s by o", "keys": "all bank keys"}
 
 
 def has_explanation(features: dict[str, Any]) -> bool:

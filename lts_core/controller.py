@@ -226,18 +226,19 @@ def describe_checkpoint(path: Path, blob: dict[str, Any]) -> dict[str, Any]:
 
 def checkpoint_card(path: Path | None = None) -> dict[str, Any]:
     """What a user should know of a checkpoint (default: the shipped one), from its own meta:
-    recipe, training suite/tasks/epochs, the credit constants, weights sha, the threshold and the
-    validation curve it was calibrated on (``calibration``: tasks, seeds, teams, rule, none, curve;
-    ``None`` when never calibrated). Raises ValueError as ``load_checkpoint`` does."""
+    recipe, training suite/tasks/epochs, the credit constants, the inputs the model reads, weights
+    sha, the threshold and the validation curve it was calibrated on (``calibration``: tasks,
+    seeds, teams, rule, none, curve; ``None`` when never calibrated). Raises ValueError as ``load_checkpoint`` does."""
     path = Path(path) if path else default_checkpoint()
-    _, blob = load_checkpoint(path)
+    model, blob = load_checkpoint(path)
     meta = blob.get("meta", {})
     tc = meta.get("train_config", {})
     return {"checkpoint": str(path), "recipe": meta.get("recipe") or tc.get("recipe"),
             "weights_sha": meta.get("weights_sha"), "suite": meta.get("suite"),
             "tasks": tc.get("tasks"), "epochs": meta.get("epoch"), "episodes": tc.get("episodes"),
             "teams": tc.get("teams"), "backend": tc.get("backend"), "credit": tc.get("credit", {}),
-            "threshold": meta.get("threshold"), "calibration": meta.get("calibration")}
+            "threshold": meta.get("threshold"), "calibration": meta.get("calibration"),
+            "inputs": list(model.config.inputs)}
 
 
 def write_sidecar(path: Path, meta: dict[str, Any], epochs: list[TrainEpochRecord] | None = None,

@@ -61,6 +61,8 @@ def _shipped_panel() -> None:
     if c is None:
         return
     extras = [f"{name} {c['credit'][k]:g}" for k, name in _OURS.items() if c["credit"].get(k)]
+    if "support" in c.get("inputs", []):
+        extras.append("support input")
     recipe = " + ".join([f"recipe {c['recipe']}", *extras])
     cal = c.get("calibration")
     thr = (f"threshold {c['threshold']:g}, chosen on validation" if cal else

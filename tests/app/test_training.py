@@ -26,6 +26,7 @@ def test_the_shipped_controller_says_how_it_was_trained_and_calibrated(empty_db,
     no_exception(at)
     label = html.unescape(at.expander[0].label)
     assert f"recipe {card['recipe']}" in label and f"threshold {card['threshold']:g}" in label
+    assert ("support input" in label) == ("support" in card["inputs"])
     body = texts(at)
     cal = card["calibration"]
     assert f"Calibrated on tasks {cal['tasks']}" in body and card["weights_sha"] in body
