@@ -5,10 +5,10 @@ in the bank, and of the step's input u, summary s and output o. Each group has i
 linear map into the model width (W_q, W_m, W_s), plus a learned type embedding so the model can
 tell u, s and o apart. A pre-norm transformer encoder reads
 
-    [CLS] [query] [key_1 ... key_N] [u] [s] [o] ([support])
+    [CLS] [query] [key_1 ... key_N] [u] [s (+ W_f support)] [o]
 
-with padding keys masked out (``[support]``, only with ``support_input``: the share of the names s
-quotes that o contains, ``lts_core.grounding``, through its own linear map), and a YES/NO head on the CLS position gives two logits.
+with padding keys masked out (``W_f support`` only with ``support_input``: the share of the names s
+quotes that o contains, ``lts_core.grounding``, added to the s token by a map that starts at zero), and a YES/NO head on the CLS position gives two logits.
 ``p_yes`` is softmax(logits / T)[YES]; evaluation admits when p_yes >= 0.5 at T=1 (argmax);
 training samples at T=1.2. Why this replaces the paper's Qwen3-0.6B + LoRA: docs/controller.md.
 
@@ -115,9 +115,6 @@ class AdmissionController(nn.Module):
         self.w_q = nn.Linear(cfg.embed_dim, cfg.width)
         self.w_m = nn.Linear(cfg.embed_dim, cfg.width)
         self.w_s = nn.Linear(cfg.embed_dim, cfg.width)
-        if cfg.support_input:  # its own map and type vector: old checkpoints load unchanged
-            self.w_f = nn.Linear(1, cfg.width)
-            self.support_type = nn.Parameter(torch.zeros(cfg.width))
         self.types = nn.Embedding(len(TOKEN_TYPES), cfg.width)
         self.cls = nn.Parameter(torch.zeros(cfg.width))
         layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ff, cfg.dropout,
@@ -130,11 +127,16 @@ class AdmissionController(nn.Module):
             # token types and CLS must not drown the content: the projected embeddings are ~unit
             # scale (inputs are rescaled in forward), so these start small
             self.types.weight.normal_(0.0, 0.1)
-            if cfg.support_input:
-                self.support_type.normal_(0.0, 0.1)
             # the untrained controller admits with P(YES) near init_p_yes on average
             self.head.bias.zero_()
             self.head.bias[YES] = math.log(cfg.init_p_yes / (1.0 - cfg.init_p_yes))
+        if cfg.support_input:
+            # created last and zero-initialised: the untrained model, and every other parameter's
+            # initial draw, are those of the same config without it (old checkpoints load as before)
+            self.w_f = nn.Linear(1, cfg.width)
+            with torch.no_grad():
+                self.w_f.weight.zero_()
+                self.w_f.bias.zero_()
 
     def forward(self, b: Batch) -> torch.Tensor:
         """Logits (B, 2). A row's padding keys are masked and do not change its output."""
@@ -149,14 +151,14 @@ class AdmissionController(nn.Module):
         q = (self.w_q(b.query * k) + t[TOKEN_TYPES["query"]]).unsqueeze(1)
         m = self.w_m(b.keys * k) + t[TOKEN_TYPES["key"]]
         uso = self.w_s(b.uso * k) + t[[TOKEN_TYPES["u"], TOKEN_TYPES["s"], TOKEN_TYPES["o"]]]
-        parts = [cls, q, m, uso]
-        if self.config.support_input:  # centred so 1.0 (fully supported) and 0.0 differ in sign
-            parts.append((self.w_f(2.0 * b.support - 1.0) + self.support_type).unsqueeze(1))
-        x = torch.cat(parts, dim=1)
         n_in = len(self.config.inputs)
         kept = ~b.drop if b.drop is not None else torch.ones(bsz, n_in, dtype=torch.bool)
+        if self.config.support_input:  # centred: fully supported (1.0) and none (0.0) differ in sign
+            f = self.w_f(2.0 * b.support - 1.0) * kept[:, 4:5]
+            uso = torch.stack([uso[:, 0], uso[:, 1] + f, uso[:, 2]], dim=1)
+        x = torch.cat([cls, q, m, uso], dim=1)
         keep = torch.cat([torch.ones(bsz, 1, dtype=torch.bool), kept[:, :1], b.key_mask,
-                          kept[:, 1:]], dim=1)
+                          kept[:, 1:4]], dim=1)
         h = self.encoder(x, src_key_padding_mask=~keep)
         return self.norm(h[:, 0])
 

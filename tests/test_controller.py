@@ -141,15 +141,18 @@ def test_shipped_checkpoint_is_the_default():
     assert pol.describe()["trained_on"] == "hotpotqa-train"
 
 
-def test_the_support_input_is_read_and_off_by_default(tmp_path):
-    torch.manual_seed(0)
-    plain = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1)).eval()
+def test_the_support_input_starts_as_the_plain_model_and_is_read_once_trained(tmp_path):
     x = decision(np.random.default_rng(0), 3)
     lo, hi = dataclasses.replace(x, support=0.0), dataclasses.replace(x, support=1.0)
-    assert plain.score(lo) == pytest.approx(plain.score(hi), abs=1e-7)  # the paper's inputs only
+    torch.manual_seed(0)
+    plain = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1)).eval()
+    assert plain.score(lo) == plain.score(hi)  # the paper's inputs only
     torch.manual_seed(0)
     model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1,
                                                  support_input=True)).eval()
+    assert model.score(lo) == pytest.approx(plain.score(lo), abs=1e-7)  # same untrained prior
+    with torch.no_grad():
+        model.w_f.weight.normal_(0.0, 1.0)  # as training would move it
     assert abs(model.score(lo) - model.score(hi)) > 1e-4
     loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "s.pt", model))
     assert loaded.config.support_input and loaded.score(lo) == pytest.approx(model.score(lo), abs=1e-6)

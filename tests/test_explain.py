@@ -54,6 +54,8 @@ def test_the_support_input_is_attributed_like_the_others():
     torch.manual_seed(0)
     model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1,
                                                  support_input=True)).eval()
+    with torch.no_grad():
+        model.w_f.weight.normal_(0.0, 1.0)  # as training would move it
     x = _x(1)
     x.support = 0.0
     p, attr = attributions(model, x, key_ids=[10, 11, 12])
