@@ -10,6 +10,9 @@ the shipped ``learned`` and rules that admit by the step's kind:
 - ``search+open(supported)``: the same, but only page reads whose summary s names nothing (a quoted
   'name') that the page o does not contain (``lts_core.grounding.support``): a check any policy
   could run on s and o;
+- ``search+open(text bound)``: drops the false page reads that the text could betray (a wrong
+  "leads to" page, or a wrong page taken for the target) and keeps the misreads whose u, s and o
+  are those of a true read. It peeks at the truth too: a bound on any policy that reads the text;
 - ``search+open(true)``: the same, but only page reads whose fact the simulator knows is true. It
   peeks at the simulator's ground truth, which no real policy sees: an upper bound on what a
   controller that reads s and o perfectly could do with these kinds.
@@ -43,9 +46,9 @@ class ByKind(AdmissionPolicy):
     score_label = "1 when the step's kind is shared"
 
     def __init__(self, kinds: str = "search,open", true_only: bool = False,
-                 supported_only: bool = False) -> None:
+                 supported_only: bool = False, text_bound: bool = False) -> None:
         self.kinds, self.true_only = set(kinds.split(",")), true_only
-        self.supported_only = supported_only
+        self.supported_only, self.text_bound = supported_only, text_bound
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         ok = ctx.action in self.kinds
@@ -53,6 +56,10 @@ class ByKind(AdmissionPolicy):
             ok = ctx.payload.get("as_target") is not None and bool(ctx.payload.get("true"))
         if ok and self.supported_only and ctx.action == "open":
             ok = support(ctx.s, ctx.o) == 1.0
+        if ok and self.text_bound and ctx.action == "open":
+            pl = ctx.payload
+            betrayed = pl.get("points_to") or pl.get("title") != pl.get("as_target")
+            ok = pl.get("as_target") is None or bool(pl.get("true")) or not betrayed
         return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
 
 
@@ -61,6 +68,7 @@ SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
             ("search", "by-kind", {"kinds": "search"}),
             ("search+open", "by-kind", {"kinds": "search,open"}),
             ("search+open(supported)", "by-kind", {"kinds": "search,open", "supported_only": True}),
+            ("search+open(text bound)", "by-kind", {"kinds": "search,open", "text_bound": True}),
             ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True})]
 
 

@@ -116,9 +116,9 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
                         "what each does and where each constant comes from.")
     a = tr.add_argument
     a("--recipe", default="lts", choices=sorted(RECIPES),
-      help="named defaults (lts_core/recipes.py): official = the authors' released code, v1 = this "
-      "project's first recipe, lts = the shipped one without its cost term (default; the "
-      "shipped checkpoint adds --cost-alpha 0.5)")
+      help="named defaults (lts_core/recipes.py): official = the authors' released code (the "
+      "shipped checkpoint's recipe), v1 = this project's first recipe, lts = official's credit "
+      "with on-line updates (default; faster to train)")
     a("--suite", default="hotpotqa-train")
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "

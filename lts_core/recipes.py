@@ -14,8 +14,9 @@ command line overrides it. Sources:
   task group).
 - ``lts``: chosen on hotpotqa-train and its validation split (docs/controller.md, "How the shipped
   recipe was chosen"): ``official``'s credit with on-line updates (no reuse passes), lr 1e-3, 3
-  epochs; our additions (usage penalty, cost term) are off. The shipped controller is this recipe
-  plus ``--cost-alpha 0.5``, which the same selection rule picked in the ablation (BENCHMARKS.md).
+  epochs; our additions (usage penalty, cost term) are off. With ``--cost-alpha 0.5`` it gave the
+  controller shipped at stops 17-18; since stop 19 the shipped one is ``official`` (the rule of
+  docs/controller.md picked it on 500 validation runs per point, BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -107,9 +107,10 @@ def _start_panel(svc) -> None:
         from lts_core.recipes import RECIPES
 
         recipe = st.selectbox("Recipe", sorted(RECIPES), index=sorted(RECIPES).index("lts"),
-                              key="tr_recipe", help="lts: the shipped controller's recipe without its "
-                              "runtime cost term (`lts train --cost-alpha 0.5` adds it); "
-                              "official: the authors' released code; v1: this project's first. "
+                              key="tr_recipe", help="official: the authors' released code, the shipped "
+                              "controller's recipe; lts: its credit with on-line updates (faster "
+                              "to train; `--cost-alpha 0.5` gave the checkpoint shipped before); "
+                              "v1: this project's first. "
                               "docs/controller.md gives every constant and its source.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
