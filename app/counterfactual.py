@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import data
-from lts_core.engine import RunConfig
 from lts_core.registry import memory_off_policies
+from lts_core.runtime.engine import RunConfig
 
 _lock = threading.Lock()
 _playing: dict[str, threading.Thread] = {}

@@ -1,5 +1,5 @@
 """A learned decision, explained: in words first, then each input's contribution and the most
-similar training decisions (recorded by the engine: ``lts_core.explain``, policy ``learned``)."""
+similar training decisions (recorded by the engine: ``lts_core.policies.explain``, policy ``learned``)."""
 
 from __future__ import annotations
 

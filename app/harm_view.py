@@ -1,6 +1,6 @@
 """The explorer's Harm tab: entries whose content was wrong, who read them, what followed.
 
-Wrongness comes from the engine's read model (``lts_core.harm``): planted entries, answer entries
+Wrongness comes from the engine's read model (``lts_core.record.harm``): planted entries, answer entries
 that do not match the gold answer, page facts the simulator knows are false.
 """
 

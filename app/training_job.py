@@ -1,6 +1,6 @@
-"""The Training page's background job: ``lts_core.training_jobs`` (one training per process).
+"""The Training page's background job: ``lts_core.learning.training_jobs`` (one training per process).
 
-``start_training(engine, **options)`` starts ``lts_core.train.train`` through it; the handle's
+``start_training(engine, **options)`` starts ``lts_core.learning.train.train`` through it; the handle's
 ``epochs_done`` is the progress, ``stop()`` the Stop button. No Streamlit here.
 """
 
@@ -9,20 +9,20 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from lts_core.training_jobs import TrainingHandle, current_training
-from lts_core.training_jobs import start_training as _start
+from lts_core.learning.training_jobs import TrainingHandle, current_training
+from lts_core.learning.training_jobs import start_training as _start
 
 
 def trainer_available() -> bool:
     try:
-        return importlib.util.find_spec("lts_core.train") is not None
+        return importlib.util.find_spec("lts_core.learning.train") is not None
     except (ImportError, ValueError):
         return False
 
 
 def entry_point():
-    """The trainer: ``lts_core.train.train``."""
-    from lts_core.train import train
+    """The trainer: ``lts_core.learning.train.train``."""
+    from lts_core.learning.train import train
 
     return train
 

@@ -34,7 +34,7 @@ class Warmup:
         return self
 
     def _run(self, engine: Any, embedder: str, busy: Callable[[], bool]) -> None:
-        from lts_core.embeddings import get_embedder
+        from lts_core.world.embeddings import get_embedder
 
         try:
             self.stage = STAGES[0]

@@ -52,7 +52,7 @@ def slug(name: str) -> str:
 
 
 def dev_figures(engine, suite, policy: str, opts: dict, seeds: list[int]) -> dict[str, float]:
-    from lts_core.engine import RunConfig
+    from lts_core.runtime.engine import RunConfig
 
     em, rt, adm = [], [], []
     for seed in seeds:
@@ -85,8 +85,8 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown rows {unknown}; known: {list(ROWS)}")
     seeds = [int(s) for s in a.seeds.split(",")]
-    from lts_core.engine import Engine
-    from lts_core.store import Store
+    from lts_core.record.store import Store
+    from lts_core.runtime.engine import Engine
 
     lines = ["| row | flags | train + calibration wall s | val T | val EM | val runtime | dev EM | dev runtime "
              "| × none | dev admit% |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -100,7 +100,7 @@ def main() -> None:
         for name in rows:
             ckpt = out / f"{slug(name)}.pt"
             t0 = time.time()
-            cmd = [sys.executable, "-m", "lts_core.cli", "train", *ROWS[name], *TRAIN,
+            cmd = [sys.executable, "-m", "lts_core.cli.main", "train", *ROWS[name], *TRAIN,
                    "--val-tasks", a.val_tasks, "--val-seeds", a.val_seeds, "--out", str(ckpt),
                    "--workers", str(a.workers)]
             env = {**os.environ, "LTS_DB": str(out / f"{slug(name)}.duckdb")}

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lts_core import Engine, RunConfig, Store
-from lts_core.embeddings import get_embedder
+from lts_core.world.embeddings import get_embedder
 
 
 def main() -> None:

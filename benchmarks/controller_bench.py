@@ -8,7 +8,7 @@
 2. ``decide (cached text)``: the whole ``LearnedPolicy.decide`` (embedding lookups of query, u, o
    from the cache, stacking the keys, the forward pass, the nearest keys). ``explanation``: the
    attributions and similar training decisions, which the run's explainer thread computes after the
-   decision is recorded (``lts_core.explainer``), so they are not part of the decision's latency.
+   decision is recorded (``lts_core.runtime.explainer``), so they are not part of the decision's latency.
 3. ``decide (new o)``: the same with a never-seen step output, so MiniLM embeds it (the cost a real
    run pays once per new output).
 4. Share of wall-clock: ``--runs`` hotpotqa-dev tasks with ``learned`` (K=3, sim, virtual): the
@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lts_core.controller import DecisionInput, default_checkpoint, load_checkpoint
-from lts_core.embeddings import get_embedder
-from lts_core.engine import Engine, RunConfig
-from lts_core.memory import MemoryBank
 from lts_core.policies import AdmissionContext, make_policy
-from lts_core.store import Store
+from lts_core.policies.controller import DecisionInput, default_checkpoint, load_checkpoint
+from lts_core.record.store import Store
+from lts_core.runtime.engine import Engine, RunConfig
+from lts_core.world.embeddings import get_embedder
+from lts_core.world.memory import MemoryBank
 
 
 def pct(xs: list[float]) -> str:

@@ -37,7 +37,7 @@ from app import data  # noqa: E402
 from app.components import reuse_graph, swimlane, tables  # noqa: E402
 from app.views import live  # noqa: E402
 from lts_core import Engine, RunConfig, Store  # noqa: E402
-from lts_core.records import (  # noqa: E402
+from lts_core.record.records import (  # noqa: E402
     AdmissionRecord,
     MemoryEntryRecord,
     MemoryReadRecord,

@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 
 from lts_core import Engine, RunConfig, Store
-from lts_core.embeddings import get_embedder
-from lts_core.records import StepRecord
-from lts_core.tasks import TaskFileError
+from lts_core.record.records import StepRecord
+from lts_core.world.embeddings import get_embedder
+from lts_core.world.tasks import TaskFileError
 
 
 def _csv(s: str) -> list[str]:

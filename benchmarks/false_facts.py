@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lts_core.embeddings import get_embedder
-from lts_core.engine import Engine, RunConfig
-from lts_core.store import Store
+from lts_core.record.store import Store
+from lts_core.runtime.engine import Engine, RunConfig
+from lts_core.world.embeddings import get_embedder
 
 PAIRS = {"s.o": (2, 3), "s.query": (2, 0), "o.query": (3, 0), "u.s": (1, 2), "u.o": (1, 3)}
 

@@ -8,7 +8,7 @@ the shipped ``learned`` and rules that admit by the step's kind:
 - ``search``: share search results only;
 - ``search+open``: share searches and page reads, never plans or answers (the issue's hand rule);
 - ``search+open(supported)``: the same, but only page reads whose summary s names nothing (a quoted
-  'name') that the page o does not contain (``lts_core.grounding.support``): a check any policy
+  'name') that the page o does not contain (``lts_core.world.grounding.support``): a check any policy
   could run on s and o;
 - ``search+open(text bound)``: drops the false page reads that the text could betray (a wrong
   "leads to" page, or a wrong page taken for the target) and keeps the misreads whose u, s and o
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from lts_core import registry
-from lts_core.engine import Engine, RunConfig
-from lts_core.grounding import support
 from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
-from lts_core.store import Store
+from lts_core.record.store import Store
+from lts_core.runtime.engine import Engine, RunConfig
+from lts_core.world.grounding import support
 
 
 class ByKind(AdmissionPolicy):

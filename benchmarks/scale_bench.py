@@ -37,9 +37,9 @@ from pathlib import Path
 import pandas as pd
 
 from lts_core import Engine, Store
-from lts_core.bench import BenchConfig, run_bench
 from lts_core.config import Settings
-from lts_core.records import TABLES
+from lts_core.evaluation.bench import BenchConfig, run_bench
+from lts_core.record.records import TABLES
 
 FIGURES = ["policy", "K", "seed", "task_id", "status", "em", "f1", "runtime_s", "decisions",
            "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens"]
@@ -73,9 +73,9 @@ def one_bench(cfg: BenchConfig, folder: Path) -> tuple[float, float, pd.DataFram
 def writer_rows_per_s(cfg: BenchConfig, folder: Path, copies: int) -> tuple[float, int]:
     """Rows/s the driver's Store writes: the ops of ``cfg``'s first runs, recorded by a worker's
     ``RecordBuffer``, replayed ``copies`` times (fresh run ids) through a fresh Store, flushed."""
-    from lts_core.engine import RunConfig
-    from lts_core.scale import replay
-    from lts_core.scale_worker import RecordBuffer
+    from lts_core.runtime.engine import RunConfig
+    from lts_core.scale.pool import replay
+    from lts_core.scale.worker import RecordBuffer
 
     buf = RecordBuffer(folder / "unused")
     engine = Engine(buf, Settings.from_env())  # type: ignore[arg-type]

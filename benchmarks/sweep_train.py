@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from lts_core.credit import CreditConfig
-from lts_core.engine import Engine, RunConfig
-from lts_core.store import Store
-from lts_core.train import TrainConfig, train
+from lts_core.learning.credit import CreditConfig
+from lts_core.learning.train import TrainConfig, train
+from lts_core.record.store import Store
+from lts_core.runtime.engine import Engine, RunConfig
 
 
 def floats(s: str) -> list[float]:

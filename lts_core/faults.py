@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from .secrets import redact_text
+from lts_core.secrets import redact_text
 
 MESSAGE_CHARS = 300
 DETAIL_CHARS = 8000

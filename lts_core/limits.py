@@ -3,8 +3,8 @@
 Task files, tool output and model replies come from outside. Each limit below is far above what the
 bundled and HotpotQA data need (longest line 14 KB, question 300 characters, paragraph 7.8 K, 10
 paragraphs a task) and far below what makes a run slow or a database huge. A task file over a limit
-is refused whole, with the file, line and field named (``lts_core.tasks``); model text over a limit
-is cut with a marker (``lts_core.memory``, ``lts_core.team``). Documented in docs/architecture.md.
+is refused whole, with the file, line and field named (``lts_core.world.tasks``); model text over a limit
+is cut with a marker (``lts_core.world.memory``, ``lts_core.runtime.team``). Documented in docs/architecture.md.
 """
 
 from __future__ import annotations

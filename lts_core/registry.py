@@ -132,13 +132,13 @@ POLICIES = Registry("policy", {
 })
 
 EXECUTORS = Registry("executor", {
-    "virtual": "lts_core.executors:VirtualExecutor",
-    "threads": "lts_core.executors:ThreadExecutor",
+    "virtual": "lts_core.runtime.executors:VirtualExecutor",
+    "threads": "lts_core.runtime.executors:ThreadExecutor",
 })
 
 EMBEDDERS = Registry("embedder", {
-    "minilm": "lts_core.embeddings:MiniLMEmbedder",
-    "hash": "lts_core.embeddings:HashEmbedder",
+    "minilm": "lts_core.world.embeddings:MiniLMEmbedder",
+    "hash": "lts_core.world.embeddings:HashEmbedder",
 })
 
 

@@ -29,7 +29,7 @@ def main() -> None:
             out.unlink()  # rebuild from nothing: only what these runs embed
         from app.views.launch import DEMO
         from lts_core import Engine, RunConfig, Store
-        from lts_core.embeddings import get_embedder
+        from lts_core.world.embeddings import get_embedder
 
         engine = Engine(Store(Path(d) / "demo.duckdb"))
         suite = engine.suite(DEMO["suite"])

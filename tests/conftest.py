@@ -19,8 +19,8 @@ from engine_helpers import FIXTURES, fast_config, target  # noqa: E402
 from lts_core import Engine, Store  # noqa: E402
 from lts_core.backends import BACKENDS  # noqa: E402
 from lts_core.config import default_data_dir  # noqa: E402
-from lts_core.search import SearchIndex  # noqa: E402
-from lts_core.tasks import Suite, load_suite  # noqa: E402
+from lts_core.world.search import SearchIndex  # noqa: E402
+from lts_core.world.tasks import Suite, load_suite  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

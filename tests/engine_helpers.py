@@ -21,7 +21,7 @@ import duckdb
 
 from lts_core.backends.base import Action, Backend, LLMUsage, TeamView, ToolOutput
 from lts_core.backends.sim import SimBackend
-from lts_core.engine import RunConfig
+from lts_core.runtime.engine import RunConfig
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -179,7 +179,7 @@ def table_rows(store, table: str, run_id: str, drop: set[str] = VOLATILE) -> lis
 # ------------------------------------------------------------------------------ `lts` processes
 def lts_command() -> list[str]:
     exe = Path(sys.executable).parent / "lts"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "lts_core.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "lts_core.cli.main"]
 
 
 def start_lts_run(db: Path, *args: str, **popen: Any) -> subprocess.Popen:

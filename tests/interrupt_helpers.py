@@ -58,13 +58,13 @@ from lts_core.backends import BACKENDS
 BACKENDS["slowquery"] = "interrupt_helpers:SlowQueryBackend"
 if {slow_index!r}:
     import interrupt_helpers
-    from lts_core.search import SearchIndex
+    from lts_core.world.search import SearchIndex
     build = SearchIndex.for_suite.__func__
     def for_suite(cls, suite, **kw):
         interrupt_helpers.slow_query()
         return build(cls, suite, **kw)
     SearchIndex.for_suite = classmethod(for_suite)
-from lts_core.cli import main
+from lts_core.cli.main import main
 main()
 """
 
@@ -77,7 +77,7 @@ class Lts:
     def __init__(self, db: Path, *args: str, slow_index: bool = False, plain: bool = False,
                  python_flags: tuple[str, ...] = (), **popen: Any) -> None:
         code = _LAUNCH.format(tests=str(TESTS), slow_index=slow_index)
-        how = ["-m", "lts_core.cli"] if plain else ["-c", code]  # plain: just the `lts` command
+        how = ["-m", "lts_core.cli.main"] if plain else ["-c", code]  # plain: just the `lts` command
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, *python_flags, *how, "--db", str(db), *args], env=env, cwd=REPO,

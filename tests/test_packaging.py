@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lts_core
 from lts_core.config import ASSETS_DIR
-from lts_core.controller import default_checkpoint
+from lts_core.policies.controller import default_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(lts_core.__file__).resolve().parent

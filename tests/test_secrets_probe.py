@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from llm_fakes import FakeOpenAIServer, litellm, register_provider, smart_replies
 
-from lts_core import cli
-from lts_core.engine import Engine, RunConfig
-from lts_core.export import export_run
-from lts_core.store import Store
+from lts_core.cli import main as cli
+from lts_core.record.export import export_run
+from lts_core.record.store import Store
+from lts_core.runtime.engine import Engine, RunConfig
 
 USERINFO = "tok-USERINFO-7f3a9c21"
 QUERY = "tok-QUERY-5b8e1d44"

@@ -24,7 +24,7 @@ MAX_ENTRY_NODES = 400
 
 def build_graph(entries: pd.DataFrame, reads: pd.DataFrame, n_teams: int,
                 wrong: set[int] | frozenset = frozenset()) -> nx.DiGraph:
-    """``wrong``: ids of entries whose content is wrong (``lts_core.harm``), marked on the nodes.
+    """``wrong``: ids of entries whose content is wrong (``lts_core.record.harm``), marked on the nodes.
     Entries planted by a poisoning experiment (team -1) hang off a "planted" node ``T-1``."""
     g = nx.DiGraph()
     for i in range(n_teams):

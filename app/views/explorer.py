@@ -28,13 +28,13 @@ def _step_from_url() -> None:
 
 
 def _export(svc, run_id: str) -> None:
-    """Download the run's rows (every table), secrets masked (lts_core.export)."""
+    """Download the run's rows (every table), secrets masked (lts_core.record.export)."""
     import io
     import tempfile
     import zipfile
     from pathlib import Path
 
-    from lts_core.export import export_run
+    from lts_core.record.export import export_run
 
     def payload(fmt: str) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:

@@ -14,11 +14,11 @@ from app.form_checks import int_problem, parse_seeds
 from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
-from lts_core.poison import MAX_POISON
 from lts_core.policies import available_policies
 from lts_core.registry import EXECUTORS, POLICIES, score_label, uses_memory
-from lts_core.run_config import STOP_RULES
-from lts_core.tasks import SUITE_NAMES
+from lts_core.runtime.poison import MAX_POISON
+from lts_core.runtime.run_config import STOP_RULES
+from lts_core.world.tasks import SUITE_NAMES
 
 MAX_OPTIONS = 500
 MAX_JOBS = 500
@@ -193,7 +193,7 @@ def _form(svc) -> None:
 
 
 def _poison_fields(policies: list[str]) -> tuple[int, float]:
-    """The poisoning experiment (lts_core.poison): wrong entries planted in the bank of every run
+    """The poisoning experiment (lts_core.runtime.poison): wrong entries planted in the bank of every run
     whose policy uses memory; the harm they do shows on Live, the explorer and the graph."""
     with st.expander("Experiment: plant wrong entries in the bank", icon=":material/science:"):
         st.caption("Plants wrong facts and wrong answers about the task in the shared bank at a "

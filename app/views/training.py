@@ -43,7 +43,7 @@ _OURS = {"usage_penalty": "usage penalty", "wrong_penalty": "wrong penalty",
 def _card(mtime: float) -> dict | None:
     """The shipped checkpoint's card; ``mtime`` (hashed by the cache) reads it again after a
     retrain in place."""
-    from lts_core.controller import checkpoint_card
+    from lts_core.policies.controller import checkpoint_card
 
     try:
         return checkpoint_card()
@@ -53,8 +53,8 @@ def _card(mtime: float) -> dict | None:
 
 def _shipped_panel() -> None:
     """The checkpoint ``learned`` uses by default: how it was trained and how its threshold was
-    chosen (its own meta, ``lts_core.controller.checkpoint_card``)."""
-    from lts_core.controller import default_checkpoint
+    chosen (its own meta, ``lts_core.policies.controller.checkpoint_card``)."""
+    from lts_core.policies.controller import default_checkpoint
 
     path = default_checkpoint()
     c = _card(path.stat().st_mtime if path.is_file() else 0.0)
@@ -98,13 +98,13 @@ def _start_panel(svc) -> None:
         st.markdown("**Start a short training in the background**")
         if not training_job.trainer_available():
             st.caption(":material/block: Training is **not available in this build**: the "
-                       "trainer module `lts_core.train` is not installed. The curves of "
+                       "trainer module `lts_core.learning.train` is not installed. The curves of "
                        "trainings recorded elsewhere still show below.")
             return
         job = training_job.current_training()  # one per process: every tab sees it
         if job is not None:
             _progress(svc, job)
-        from lts_core.recipes import RECIPES
+        from lts_core.learning.recipes import RECIPES
 
         recipe = st.selectbox("Recipe", sorted(RECIPES), index=sorted(RECIPES).index("lts"),
                               key="tr_recipe", help="official: the authors' released code, the shipped "

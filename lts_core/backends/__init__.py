@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import BACKENDS, resolve_backend
-from .base import (
+from lts_core.backends.base import (
     ACTIONS,
     Action,
     Agent,
@@ -21,6 +20,7 @@ from .base import (
     ToolOutput,
     majority_vote,
 )
+from lts_core.registry import BACKENDS, resolve_backend
 
 
 def make_backend(name: str, **options: Any) -> Backend:

@@ -24,11 +24,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..embeddings import Embedder
-from ..memory import MemoryEntry
-from ..search import SearchIndex
-from ..tasks import Task
-from ..tools import ToolOutput
+from lts_core.world.embeddings import Embedder
+from lts_core.world.memory import MemoryEntry
+from lts_core.world.search import SearchIndex
+from lts_core.world.tasks import Task
+from lts_core.world.tools import ToolOutput
 
 ACTIONS = ("plan", "search", "open", "memory_read", "answer")
 
@@ -128,7 +128,7 @@ def majority_vote(answers: list[tuple[int, str, float]]) -> str:
     >>> majority_vote([(0, "Paris", 3.0), (1, "paris.", 5.0), (2, "Lyon", 1.0)])
     'Paris'
     """
-    from ..scoring import normalize_answer
+    from lts_core.scoring import normalize_answer
 
     if not answers:
         return ""

@@ -43,13 +43,27 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..faults import attach_usages
-from ..scoring import normalize_answer
-from ..secrets import public_options, redact_config
-from ..tasks import Task
-from . import llm_prompts as P
-from .base import Action, Backend, BackendContext, LLMUsage, TeamView, ToolOutput, majority_vote
-from .llm_client import LLMCancelled, LLMClient, LLMError, extract_json, mark_unusable
+from lts_core.backends import llm_prompts as P
+from lts_core.backends.base import (
+    Action,
+    Backend,
+    BackendContext,
+    LLMUsage,
+    TeamView,
+    ToolOutput,
+    majority_vote,
+)
+from lts_core.backends.llm_client import (
+    LLMCancelled,
+    LLMClient,
+    LLMError,
+    extract_json,
+    mark_unusable,
+)
+from lts_core.faults import attach_usages
+from lts_core.scoring import normalize_answer
+from lts_core.secrets import public_options, redact_config
+from lts_core.world.tasks import Task
 
 CLIENT_OPTIONS = ("model", "api_base", "api_key", "api_key_env", "temperature", "max_tokens",
                   "timeout", "num_retries", "backoff_s", "max_backoff_s", "structured", "seed",

@@ -49,19 +49,9 @@ import threading
 import time
 from typing import Any
 
-from .. import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm)
-from ..faults import one_line
-from ..secrets import (
-    install_log_redaction,
-    is_secret_name,
-    public_options,
-    redact_config,
-    redact_text,
-    redact_url,
-    register_config,
-)
-from .base import LLMUsage
-from .llm_errors import (
+from lts_core import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm)
+from lts_core.backends.base import LLMUsage
+from lts_core.backends.llm_errors import (
     CallResult,
     CallTimeout,
     EmptyReply,
@@ -71,6 +61,16 @@ from .llm_errors import (
     extract_json,
     mark_unusable,
     retry_after,
+)
+from lts_core.faults import one_line
+from lts_core.secrets import (
+    install_log_redaction,
+    is_secret_name,
+    public_options,
+    redact_config,
+    redact_text,
+    redact_url,
+    register_config,
 )
 
 __all__ = ["CallResult", "CallTimeout", "EmptyReply", "LLMCancelled", "LLMClient", "LLMError",

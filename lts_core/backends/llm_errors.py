@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..faults import one_line
-from .base import LLMUsage
+from lts_core.backends.base import LLMUsage
+from lts_core.faults import one_line
 
 _RETRY_STATUS = {408, 409, 425, 429}
 

@@ -221,7 +221,7 @@ def final_answer_messages(question: str, ledger: str, history: str, last: str,
 
 def parse_answer(text: str) -> str:
     """The answer from a {"answer": ...} reply, or the reply's first line as a fallback."""
-    from .llm_client import extract_json
+    from lts_core.backends.llm_client import extract_json
 
     try:
         obj = extract_json(text)

@@ -29,9 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tasks import Task
-from .base import Action, Backend, BackendContext, LLMUsage, TeamView, ToolOutput
-from .sim_text import (
+from lts_core.backends.base import Action, Backend, BackendContext, LLMUsage, TeamView, ToolOutput
+from lts_core.backends.sim_text import (
     query_variants,
     summary_answer,
     summary_open,
@@ -39,6 +38,7 @@ from .sim_text import (
     summary_read,
     summary_search,
 )
+from lts_core.world.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -366,7 +366,7 @@ class SimAgent:
                         "true": fact.true, "points_to": fact.points_to}
             return {"kind": "open", "title": output.payload.get("title"), "as_target": None}
         if action.kind == "answer":
-            from ..scoring import exact_match
+            from lts_core.scoring import exact_match
 
             return {"kind": "answer", "answer": action.arg,
                     "right": bool(exact_match(action.arg, self.task.golds))}
@@ -397,7 +397,7 @@ class SimBackend(Backend):
         return SimAgent(task, team_idx, rng, ctx, self.params)
 
     def aggregate(self, task, answers, rng):
-        from .base import majority_vote
+        from lts_core.backends.base import majority_vote
 
         prompt = 300 + 150 * len(answers)
         usage = LLMUsage("aggregate", prompt, 20, self.params.llm_seconds(prompt, 20))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 
-from ..tasks import Task
+from lts_core.world.tasks import Task
 
 _STOP = set(
     "a an the of in on at to for from by with and or is was were are be been which what who whom "

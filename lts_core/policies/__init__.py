@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import POLICIES, score_label, uses_memory
-from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
+from lts_core.policies.base import (
+    AdmissionContext,
+    AdmissionDecision,
+    AdmissionPolicy,
+    nearest_keys,
+)
+from lts_core.registry import POLICIES, score_label, uses_memory
 
 
 def register_policy(name: str, target: Any) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..embeddings import Embedder
-from ..memory import MemoryEntry
+from lts_core.world.embeddings import Embedder
+from lts_core.world.memory import MemoryEntry
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``learned``: the trained admission controller (``lts_core.controller``) as a policy.
+"""``learned``: the trained admission controller (``lts_core.policies.controller``) as a policy.
 
 Options (``--policy-options '{"checkpoint": "...", ...}'``):
 - ``checkpoint``: a file written by ``lts train``; default the shipped ``lts_core/assets/controller/lts-controller.pt``.
@@ -7,7 +7,7 @@ Options (``--policy-options '{"checkpoint": "...", ...}'``):
 - ``sample`` / ``temperature`` / ``epsilon``: sample YES/NO from (1 - epsilon) * softmax(logits / T)
   + epsilon / 2 instead (the trainer does this); the draw uses the decision's own seeded rng.
 - ``explain`` (default true): record each input's contribution to P(YES) and the most similar
-  decisions of the training record (``lts_core.explain``). They are computed after the decision,
+  decisions of the training record (``lts_core.policies.explain``). They are computed after the decision,
   off its path, and recorded as an ``ExplanationRecord`` (the decision itself is one forward pass).
 
 The trainer passes a live ``model`` and a ``trace`` list: every decision's inputs are appended to it
@@ -24,17 +24,22 @@ from typing import Any
 
 import numpy as np
 
-from ..controller import (
+from lts_core.policies.base import (
+    AdmissionContext,
+    AdmissionDecision,
+    AdmissionPolicy,
+    nearest_keys,
+)
+from lts_core.policies.controller import (
     AdmissionController,
     DecisionInput,
     default_checkpoint,
     describe_checkpoint,
     load_checkpoint,
 )
-from ..credit import Decision, mix_epsilon
-from ..explain import TrainingMemory, explain, in_words
-from ..grounding import support
-from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
+from lts_core.policies.explain import TrainingMemory, explain, in_words
+from lts_core.policies.trace import Decision, mix_epsilon
+from lts_core.world.grounding import support
 
 _CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any], Any]] = {}
 _CACHE_LOCK = threading.Lock()

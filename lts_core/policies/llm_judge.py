@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..backends.llm_client import LLMClient, LLMError, mark_unusable
-from ..backends.llm_prompts import judge_messages
-from ..faults import one_line
-from ..secrets import public_options, redact_config, register_config
-from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy
+from lts_core.backends.llm_client import LLMClient, LLMError, mark_unusable
+from lts_core.backends.llm_prompts import judge_messages
+from lts_core.faults import one_line
+from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
+from lts_core.secrets import public_options, redact_config, register_config
 
 _CLIENT_KEYS = ("model", "api_base", "api_key", "api_key_env", "temperature", "timeout",
                 "num_retries", "backoff_s", "max_backoff_s", "extra")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy
+from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
 
 
 def serves(payload: dict[str, Any]) -> str | None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .base import AdmissionContext, AdmissionDecision, AdmissionPolicy, nearest_keys
+from lts_core.policies.base import (
+    AdmissionContext,
+    AdmissionDecision,
+    AdmissionPolicy,
+    nearest_keys,
+)
 
 
 class NoMemory(AdmissionPolicy):

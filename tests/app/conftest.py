@@ -18,7 +18,7 @@ import app_helpers  # noqa: E402, F401  (puts the repository root on sys.path)
 
 from app import state  # noqa: E402
 from lts_core import RunConfig  # noqa: E402
-from lts_core.records import TrainEpochRecord  # noqa: E402
+from lts_core.record.records import TrainEpochRecord  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")

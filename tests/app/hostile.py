@@ -21,8 +21,8 @@ import app_helpers  # noqa: E402, F401  (puts the repository root on sys.path)
 from llm_fakes import SmartState, classify_call, register_provider, smart_reply  # noqa: E402
 
 from lts_core import Engine, RunConfig, Store  # noqa: E402
-from lts_core.records import TrainEpochRecord  # noqa: E402
-from lts_core.tasks import load_suite  # noqa: E402
+from lts_core.record.records import TrainEpochRecord  # noqa: E402
+from lts_core.world.tasks import load_suite  # noqa: E402
 
 PLANTED = "http://127.0.0.1:1/x.png"  # nothing listens there: a request to it is a failure
 SCRIPT = "<script>document.title='PWNED'</script>"

@@ -117,7 +117,7 @@ def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, m
     assert svc.queue.wait_idle(60)
     job = svc.queue.jobs()[-1]
     assert job.status == "finished", job.error
-    from lts_core import queries
+    from lts_core.record import queries
 
     adm = queries.admissions(svc.store, job.run_id)
     assert len(adm) > 0 and set(adm.threshold) == {0.25}

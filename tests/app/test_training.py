@@ -13,13 +13,13 @@ def test_empty(empty_db, monkeypatch):
     no_exception(at)
     body = texts(at)
     assert "No training recorded yet" in body
-    if importlib.util.find_spec("lts_core.train") is None:
+    if importlib.util.find_spec("lts_core.learning.train") is None:
         assert "not available in this build" in body
         assert not [b for b in at.button if b.key == "tr_go"]
 
 
 def test_the_shipped_controller_says_how_it_was_trained_and_calibrated(empty_db, monkeypatch):
-    from lts_core.controller import checkpoint_card
+    from lts_core.policies.controller import checkpoint_card
 
     card = checkpoint_card()
     at = open_page("training", empty_db, monkeypatch)

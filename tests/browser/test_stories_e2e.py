@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def _prepare(path: Path) -> dict:
     from lts_core import Engine, RunConfig, Store
-    from lts_core.harm import entry_harm, wrong_reads
+    from lts_core.record.harm import entry_harm, wrong_reads
 
     store = Store(path)
     eng = Engine(store)

@@ -92,8 +92,8 @@ def server(tmp_path_factory):
 
 
 def test_parallel_run_against_a_real_local_model(server, tmp_path):
-    from lts_core.engine import Engine, RunConfig
-    from lts_core.store import Store
+    from lts_core.record.store import Store
+    from lts_core.runtime.engine import Engine, RunConfig
 
     store = Store(tmp_path / "real.duckdb")
     try:
@@ -147,9 +147,9 @@ def test_parallel_run_against_a_real_local_model(server, tmp_path):
                 "FROM llm_calls WHERE run_id = ? GROUP BY 1 ORDER BY 1").to_string())
 
         # the recorded real-model run is a training episode for the controller (off-line)
-        from lts_core.controller import ControllerConfig
-        from lts_core.credit import CreditConfig
-        from lts_core.train import TrainConfig, train
+        from lts_core.learning.credit import CreditConfig
+        from lts_core.learning.train import TrainConfig, train
+        from lts_core.policies.controller import ControllerConfig
 
         tcfg = TrainConfig(suite="demo", epochs=1, embedder="hash", episodes_from_db=str(store.path),
                            source_filter="backend LIKE '%/%'", credit=CreditConfig(group_norm=False),
@@ -164,9 +164,9 @@ def test_parallel_run_against_a_real_local_model(server, tmp_path):
 
 
 def test_judge_against_a_real_local_model(server):
-    from lts_core.embeddings import get_embedder
     from lts_core.policies import AdmissionContext
     from lts_core.policies.llm_judge import LLMJudgePolicy
+    from lts_core.world.embeddings import get_embedder
 
     emb = get_embedder("hash")
     s = "Searched 'Greywater Bridge' and found that it crosses the Marrow River."

@@ -1,0 +1,3 @@
+"""The ``lts`` command: ``main`` (parser and dispatch) and one module per command group
+(``run``, ``learn``, ``calibrate``, ``data``).
+"""

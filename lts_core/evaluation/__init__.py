@@ -1,0 +1,2 @@
+"""Figures over many runs: ``bench``, ``bench_report``, ``report``, ``poison_bench``.
+"""

@@ -1,0 +1,3 @@
+"""What agents act on: tasks and suites, BM25 ``search``, ``tools`` with web latency,
+``embeddings`` and their disk cache, the shared ``memory`` bank, ``grounding`` and ``data_fetch``.
+"""
