@@ -165,3 +165,24 @@ def score_label(policy: str) -> str:
 def memory_off_policies() -> list[str]:
     """The registered policies whose runs have no bank (the M1-Parallel reference)."""
     return [p for p in POLICIES if not uses_memory(p)]
+
+
+def baseline_policy() -> str:
+    """The reference every saving is measured against: the first registered memory-off policy."""
+    off = memory_off_policies()
+    if not off:
+        raise ConfigError("no registered policy runs without memory: nothing to measure against")
+    return off[0]
+
+
+def bound_policies() -> list[str]:
+    """Registered policies that are bounds, not contenders (``is_bound``: they read what only the
+    simulator knows, so they run only with a simulated back-end)."""
+    return [p for p in POLICIES if getattr(POLICIES.find(p), "is_bound", False)]
+
+
+def is_simulated(backend: str) -> bool:
+    """Whether ``backend`` (a registered name or a litellm model string) is a simulator; asked of
+    the back-end's class, so results can be labelled SIMULATED. Unknown names: False."""
+    name, _ = resolve_backend(backend, {})
+    return bool(getattr(BACKENDS.find(name), "simulated", False))

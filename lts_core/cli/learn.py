@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lts_core.learning.recipes import RECIPES
+from lts_core.registry import is_simulated
 from lts_core.scale.pool import add_scale_args
 
 StoreOpener = Callable[[argparse.Namespace], object]
@@ -91,8 +92,8 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     except ScaleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    src = "recorded runs" if args.from_db else "SIMULATED episodes (sim back-end)" \
-        if args.backend == "sim" else f"episodes with back-end {args.backend}"
+    src = "recorded runs" if args.from_db else f"SIMULATED episodes ({args.backend} back-end)" \
+        if is_simulated(args.backend) else f"episodes with back-end {args.backend}"
     print(f"\ntraining {res.train_id} on {src} | suite {cfg.suite if not args.resume else '(resumed)'}"
           f" | recipe {cfg.recipe if not args.resume else '(resumed)'}")
     print(f"{'epoch':>5} {'reward':>7} {'EM':>6} {'admit%':>7} {'usage%':>7} {'loss':>8} "
@@ -204,7 +205,7 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
         print(text + "\n\nWrote: " + ", ".join(str(p) for p in paths))
         return 0
     policies = _csv(args.policies)
-    llm = args.backend != "sim"
+    llm = not is_simulated(args.backend)
     if llm and "llm-judge" not in policies and not args.no_judge:
         policies.append("llm-judge")
     from lts_core.runtime.checks import options_per_policy, parse_json_object

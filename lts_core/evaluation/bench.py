@@ -42,6 +42,8 @@ from lts_core.evaluation.bench_report import (  # the figures and outputs (re-ex
     summarize_bench,
     write_outputs,
 )
+from lts_core.record.queries import run_ids_of_batches
+from lts_core.registry import baseline_policy, bound_policies, is_simulated
 from lts_core.runtime.engine import Engine, RunConfig, RunSummary
 
 WEB_ACTIONS = ("search", "open")
@@ -72,8 +74,8 @@ class BenchConfig:
         out = [(p, p, dict(self.policy_options.get(p, {}))) for p in self.policies]
         base = dict(self.policy_options.get("learned", {}))
         out += [(f"learned@{t:g}", "learned", {**base, "threshold": t}) for t in self.thresholds]
-        if self.backend == "sim" and self.oracle and "oracle" not in self.policies:
-            out.append(("oracle", "oracle", {}))  # the bound, on the same tasks and seeds
+        if self.oracle and is_simulated(self.backend):  # the bounds, on the same tasks and seeds
+            out += [(b, b, {}) for b in bound_policies() if b not in self.policies]
         return out
 
     def run_configs(self, k: int, seed: int) -> list[tuple[str, RunConfig]]:
@@ -94,8 +96,9 @@ class BenchConfig:
             check_components(rc)
 
     def validate(self) -> None:
-        if "none" not in self.policies:
-            raise ValueError("bench needs the 'none' policy: reductions and the oracle are against it")
+        if baseline_policy() not in self.policies:
+            raise ValueError(f"bench needs the {baseline_policy()!r} policy (no memory): reductions "
+                             f"and the oracle are against it")
         if not self.seeds or not self.ks:
             raise ValueError("bench needs at least one seed and one K")
         if any(not 0.0 <= t <= 1.0 for t in self.thresholds):
@@ -151,8 +154,7 @@ def wrong_entries(engine: Engine, batch: str) -> pd.DataFrame:
     planted entries (``lts_core.runtime.poison``) were never admitted and do not count."""
     from lts_core.record.harm import entry_harm
 
-    ids = engine.store.query("SELECT run_id FROM runs WHERE batch_id = ?", [batch]).run_id.tolist()
-    e = entry_harm(engine.store, ids)
+    e = entry_harm(engine.store, run_ids_of_batches(engine.store, [batch]))
     counts = e[e.wrong & ~e.planted.astype(bool)].groupby("run_id").size()
     return pd.DataFrame({"run_id": counts.index.tolist(), "wrong_entries": counts.tolist()},
                         columns=["run_id", "wrong_entries"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from lts_core.evaluation.report import mean_or_nan
+from lts_core.registry import POLICIES, baseline_policy, bound_policies
 
 
 @dataclass
@@ -26,8 +27,8 @@ class BenchResult:
 
 def summarize_bench(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary per policy and K, EM/F1 per policy, K and level); mean and std over seeds."""
-    base = runs[runs.policy == "none"].set_index(["K", "seed", "task_id"])
-    orc = runs[runs.policy == "oracle"].set_index(["K", "seed", "task_id"]).runtime_s
+    base = runs[runs.policy == baseline_policy()].set_index(["K", "seed", "task_id"])
+    orc = runs[runs.policy.isin(bound_policies())].set_index(["K", "seed", "task_id"]).runtime_s
     per_seed, per_level = [], []
     for (policy, k, seed), g in runs.groupby(["policy", "K", "seed"]):
         b = base.loc[(k, seed)] if (k, seed) in base.index.droplevel(2) else None
@@ -70,7 +71,7 @@ def over_seeds(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.concat([n, tasks, mean, std], axis=1).reset_index()
 
 
-ORDER = ["none", "all", "dedup", "llm-judge", "learned", "oracle"]
+ORDER = list(POLICIES)  # the registry's order: the baseline first, the bounds last
 
 
 def sort_policies(df: pd.DataFrame) -> pd.DataFrame:
@@ -111,7 +112,7 @@ def markdown_tables(res: BenchResult, markdown: bool = True) -> str:
     rows = [{**r, "K": str(r["K"])} for r in s.to_dict("records")]
     main = format_table(rows, MAIN_COLUMNS, markdown=markdown)
     cols = ["K", "oracle_s", "oracle_s_std", "runtime_s"]
-    oracle = (s[s.policy == "none"][cols] if "oracle_s" in s else s.iloc[:0].reindex(columns=cols))
+    oracle = (s[s.policy == baseline_policy()][cols] if "oracle_s" in s else s.iloc[:0].reindex(columns=cols))
     orow = [{"K": str(r.K), "none_runtime_s": r.runtime_s, "oracle_s": r.oracle_s,
              "oracle_s_std": r.oracle_s_std, "seeds": int(s.seeds.max()),
              "oracle_red_%": 100 * (1 - r.oracle_s / r.runtime_s)} for r in oracle.itertuples()]
@@ -148,7 +149,7 @@ def plot(summary: pd.DataFrame, out: Path, note: str = "") -> list[Path]:
         g = g.sort_values("K")
         ax.errorbar(g.K, g.runtime_s, yerr=g.runtime_s_std, marker=markers[i % 8], label=policy,
                     capsize=3)
-    none = summary[summary.policy == "none"].sort_values("K")
+    none = summary[summary.policy == baseline_policy()].sort_values("K")
     if "oracle_s" in none:
         ax.plot(none.K, none.oracle_s, "k--", label="oracle bound")
     second = _save(plt, fig, ax, out / "runtime_vs_k.png", "teams K",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from lts_core.evaluation.bench import BenchConfig, BenchResult, over_seeds, run_bench, sort_policies
 from lts_core.record.harm import run_harm
+from lts_core.registry import is_simulated
 from lts_core.runtime.engine import Engine
 
 COLUMNS = ["policy", "K", "read_%", "reads", "EM_clean", "EM_poisoned", "EM_lost", "flipped",
@@ -79,7 +80,8 @@ def cmd_poison(engine: Engine, cfg: BenchConfig, args, total: int, n_tasks: int)
     with tqdm(total=2 * total, desc="bench+poison", unit="run", disable=args.quiet,
               file=sys.stderr) as bar:
         res = run_poison_bench(engine, cfg, progress=lambda i, n: bar.update(1))
-    label = "SIMULATED agents (sim back-end)" if cfg.backend == "sim" else f"back-end {cfg.backend}"
+    label = (f"SIMULATED agents ({cfg.backend} back-end)" if is_simulated(cfg.backend)
+             else f"back-end {cfg.backend}")
     title = (f"{label} | suite {cfg.suite} | {n_tasks} tasks x seeds {cfg.seeds} | K in {cfg.ks} | "
              f"poison {cfg.poison} at {cfg.poison_at_s:g} s | batches {res.clean.batch_id} (clean), "
              f"{res.poisoned.batch_id} (poisoned)")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lts_core.registry import baseline_policy
 from lts_core.runtime.engine import Engine, RunConfig
 from lts_core.scale.pool import ScaleOptions, play_runs
 
@@ -66,7 +67,7 @@ def calibrate_checkpoint(engine: Engine, checkpoint: Path, cfg: TrainConfig,
     batch = "calib-" + uuid.uuid4().hex[:8]
     settings = [(t, seed, task) for t in (None, *cfg.thresholds) for seed in cfg.val_seeds
                 for task in tasks]  # `none` first, then each threshold: the sequential order
-    jobs = [(task, RunConfig(teams=cfg.teams, policy="none" if t is None else "learned",
+    jobs = [(task, RunConfig(teams=cfg.teams, policy=baseline_policy() if t is None else "learned",
                              policy_options={} if t is None else {
                                  "checkpoint": str(checkpoint), "threshold": t, "explain": False},
                              backend=cfg.backend, backend_options=dict(cfg.backend_options),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from lts_core.learning.credit import Episode
 from lts_core.policies.trace import Decision
+from lts_core.registry import baseline_policy
 from lts_core.runtime.engine import Engine, RunConfig, derive_seed
 from lts_core.scoring import score_answer as score
 from lts_core.world.tasks import Task
@@ -113,7 +114,7 @@ class EngineEpisodes:
         """Runtime of ``none`` on this task and seed (played once, recorded as batch ``train-ID-ref``)."""
         key = (task.id, seed)
         if key not in self._ref:
-            s = self.engine.run_task(task, self.cfg.suite, episode_config(self.cfg, seed, "none"),
+            s = self.engine.run_task(task, self.cfg.suite, episode_config(self.cfg, seed, baseline_policy()),
                                      batch_id=f"train-{train_id}-ref")
             self._ref[key] = max(1e-6, float(s.record.runtime_s or 0.0))
         return self._ref[key]

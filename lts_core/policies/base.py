@@ -62,6 +62,7 @@ class AdmissionPolicy:
     uses_memory = True
     oracle_reader = False  # sim only: teams read as an oracle would (policies/oracle.py)
     free_summaries = False  # sim only: steps cost no summary call (policies/oracle.py)
+    is_bound = False  # a bound the benches add on the simulator, not a contender (oracle)
     threshold = 0.5  # the score at and above which a step is admitted (drawn on the score stream)
     score_label = "admission score"  # what the score measures, in words (the dashboard's axis)
 

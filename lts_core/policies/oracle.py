@@ -31,6 +31,7 @@ def serves(payload: dict[str, Any]) -> str | None:
 
 class OraclePolicy(AdmissionPolicy):
     name = "oracle"
+    is_bound = True
     threshold = 0.5
     oracle_reader = True
     free_summaries = True

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from lts_core.config import Settings
 from lts_core.record.records import RunRecord
+from lts_core.registry import is_simulated
 
 if TYPE_CHECKING:  # the CLI imports this module for its flags: no engine, no Ray until used
     from lts_core.runtime.engine import Engine, RunConfig, RunSummary
@@ -114,7 +115,7 @@ def lost_run(task: Task, suite: str, rc: RunConfig, batch: str, status: str,
     rec = RunRecord(
         run_id=uuid.uuid4().hex[:12], task_id=task.id, suite=suite, question=task.question,
         gold=task.answer, backend=rc.backend, policy=rc.policy, executor=rc.executor, stop=rc.stop,
-        teams=rc.teams, max_steps=rc.max_steps, seed=rc.seed, simulated=rc.backend == "sim",
+        teams=rc.teams, max_steps=rc.max_steps, seed=rc.seed, simulated=is_simulated(rc.backend),
         config_json=json.dumps(redact_config({"run": dataclasses.asdict(rc)}), default=str),
         batch_id=batch, status=status, created_at=now, finished_at=now, error=error)
     return RunSummary(rec, 0, 0, 0, 0, 0, 0, 0, 0, level=task.level)

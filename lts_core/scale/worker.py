@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lts_core.config import Settings
+from lts_core.registry import baseline_policy
 from lts_core.runtime.engine import Engine, RunConfig, RunSummary
 from lts_core.world.tasks import Suite, Task
 
@@ -178,7 +179,7 @@ class ScaleWorker:
         ops = self.buffer.take(ep.run_id)
         ref = None
         if job.with_reference:
-            rc = episode_config(cfg, job.seed, "none")
+            rc = episode_config(cfg, job.seed, baseline_policy())
             s = self.engine.run_task(task, suite, rc, batch_id=f"{batch}-ref")
             ops += self.buffer.take(s.record.run_id)
             ref = max(1e-6, float(s.record.runtime_s or 0.0))
