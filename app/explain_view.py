@@ -48,15 +48,16 @@ def attribution_figure(attr: list[dict[str, Any]], height: int | None = None) ->
     return fig
 
 
-def show(features: dict[str, Any], *, key: str) -> None:
-    """Words, then the threshold, then the contributions and similar training decisions."""
+def show(features: dict[str, Any], decision: str, *, key: str) -> None:
+    """Words, then the threshold, then the contributions and similar training decisions.
+    ``decision`` is the recorded one (``data.decision_label``): it is quoted, never re-derived."""
     words = features.get("in_words")
     if words:
         st.markdown(f":material/psychology: **{md(words, 600)}**")
     p, th = features.get("p_yes"), features.get("threshold")
     if isinstance(p, int | float) and isinstance(th, int | float):
-        st.caption(f"P(YES) = {p:.3f}, compared with the threshold {th:.2f} "
-                   f"({'admitted' if p >= th else 'rejected'} at and above it).")
+        st.caption(f"P(YES) = {p:.3f}, compared with the threshold {th:.2f}: {decision} "
+                   "(admitted at and above it).")
     attr = [a for a in features.get("attribution") or [] if isinstance(a, dict)]
     if attr:
         st.plotly_chart(attribution_figure(attr), key=f"{key}_attr",

@@ -78,7 +78,7 @@ def _decision(db: data.DB, run: dict, d: dict, adm: dict | None, dec: str) -> No
               "above the threshold")
     feats_all = adm.get("features") or {}
     if explain_view.has_explanation(feats_all):
-        explain_view.show(feats_all, key=f"expl_{d['team_idx']}_{d['step_idx']}")
+        explain_view.show(feats_all, dec, key=f"expl_{d['team_idx']}_{d['step_idx']}")
         st.caption(f"Score scale: {md(data.score_label(run), 80)}.")
         _redone(db, run, d, dec)
         return

@@ -150,6 +150,11 @@ def resolve_backend(name: str, options: dict[str, Any]) -> tuple[str, dict[str, 
     return name, dict(options)
 
 
+def backend_help() -> str:
+    """The back-ends a user may name, in words (help texts and forms quote this)."""
+    return " | ".join(BACKENDS.names()) + ', or a litellm model string "provider/model"'
+
+
 def uses_memory(policy: str) -> bool:
     """Whether runs of ``policy`` have a shared bank (unknown names: assume they do)."""
     cls = POLICIES.find(policy)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from app.safe import clip, md
 from app.state import Job
 from lts_core import ConfigError, RunConfig, TaskFileError
 from lts_core.policies import available_policies
-from lts_core.registry import EXECUTORS, POLICIES, score_label, uses_memory
+from lts_core.registry import BACKENDS, EXECUTORS, POLICIES, is_simulated, score_label, uses_memory
 from lts_core.runtime.poison import MAX_POISON
 from lts_core.runtime.run_config import STOP_RULES
 from lts_core.world.tasks import SUITE_NAMES
@@ -207,16 +206,19 @@ def _poison_fields(policies: list[str]) -> tuple[int, float]:
     return int(n or 0), float(at or 0.0)
 
 
+LLM_CHOICE = "LLM (litellm)"  # every back-end that is not simulated, named by a model string
+
+
 def _backend() -> tuple[str | None, dict, list[str]]:
     """The agents' back-end, its options, and what is wrong with them."""
-    kind = st.radio("Agents", ["sim", "LLM (litellm)"], horizontal=True, key="l_backend",
+    available = BACKENDS.available()  # the registry's, importable here
+    sims = [b for b in available if is_simulated(b)]
+    real = [LLM_CHOICE] if any(not is_simulated(b) for b in available) else []
+    kind = st.radio("Agents", sims + real, horizontal=True, key="l_backend",
                     help="sim: the offline simulator (labelled simulated everywhere). LLM: any "
                          "litellm model string; keys are read from the environment.")
-    if kind == "sim":
-        return "sim", {}, []
-    if importlib.util.find_spec("lts_core.backends.llm") is None:
-        st.warning("The LLM back-end is not available in this build.", icon=":material/block:")
-        return None, {}, []
+    if kind in sims:
+        return kind, {}, []
     try:
         policy = api_base_policy()
     except SettingError as e:

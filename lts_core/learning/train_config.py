@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lts_core.learning.credit import CreditConfig
-from lts_core.policies.controller import ControllerConfig
+from lts_core.policies.controller_config import ControllerConfig
 
 
 @dataclass

@@ -136,12 +136,12 @@ def test_learned_explanation_words_first():
                                             "delta": 0.1}],
                            "similar_training": [{"action": "search", "summary": "s", "admitted": False,
                                                  "advantage": -0.1, "used": False, "reward": 1.0,
-                                                 "similarity": 0.9}]}, key="t")
+                                                 "similarity": 0.9}]}, "rejected", key="t")
 
     at = AppTest.from_function(page).run()
     no_exception(at)
     assert "rejected mostly because of o" in at.markdown[0].value
-    assert "threshold 0.50" in at.caption[0].value
+    assert "threshold 0.50: rejected" in at.caption[0].value  # the recorded decision, quoted
     assert len(at.dataframe) == 1
     fig = explain_view.attribution_figure([{"input": "o", "delta": -0.2}, {"input": "s", "delta": 0.1}])
     assert list(fig.data[0].y) == ["s (summary)", "o (output)"]
