@@ -4,7 +4,7 @@ Order: the task file is loaded and checked first (a bad file never creates the d
 setting of every job (``lts_core.runtime.checks``: names, numbers, options; the policy and back-end are built
 once), and only then is the database opened and the first run started. Exit status: 0 when every run
 finished, 1 when any run failed (one line per failed run on stderr), 2 for a bad setting or file,
-130 on Ctrl-C and 143 on SIGTERM (the run in progress is recorded ``interrupted``). With
+130 on Ctrl-C or SIGTERM (the run in progress is recorded ``interrupted``). With
 ``--workers N`` / ``--ray-address`` the runs are played on Ray workers (``lts_core.scale.pool``).
 """
 
@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     from tqdm import tqdm
 
     from lts_core.evaluation.report import format_table, summarize
+    from lts_core.record import queries
 
     settings = Settings.from_env()
     suite = load_suite(args.suite, settings.data_dir)
@@ -135,13 +136,18 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     batch = uuid.uuid4().hex[:8]
     summaries: list[RunSummary] = []
     current: list[Run] = []
+    recorded = [0]  # runs recorded on Ray workers so far (summaries come only at the end)
     t0 = time.time()
     try:
         if scale.enabled:  # on Ray workers (lts_core.scale.pool); summaries in the jobs' order
             with tqdm(total=len(jobs), desc="runs", unit="run", disable=args.quiet,
                       file=sys.stderr) as bar:
+                def ran(i: int, n: int) -> None:
+                    recorded[0] = i
+                    bar.update(1)
+
                 summaries = play_runs(engine, [(t, c) for c, t in jobs], args.suite, batch, scale,
-                                      progress=lambda i, n: bar.update(1))
+                                      progress=ran)
         else:
             for cfg, task in tqdm(jobs, desc="runs", unit="run", disable=args.quiet,
                                   file=sys.stderr):
@@ -157,8 +163,8 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
         what = (f"run {current[0].run_id} is recorded as interrupted" if current
                 else "the runs in flight on Ray workers are recorded as interrupted"
                 if scale.enabled else "no run was in progress")
-        print(f"\ninterrupted ({interrupts.name()}): {len(summaries)} of {len(jobs)} run(s) "
-              f"done in batch {batch}; {what}", file=sys.stderr)
+        print(f"\ninterrupted ({interrupts.name()}): {max(len(summaries), recorded[0])} of "
+              f"{len(jobs)} run(s) done in batch {batch}; {what}", file=sys.stderr)
         return interrupts.exit_code()
     wall = time.time() - t0
     simulated = any(s.record.simulated for s in summaries)
@@ -166,7 +172,8 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     seeds = args.seeds if args.seeds is not None else [args.seed]
     print(f"\n{label} | suite {suite.name} | {len(tasks)} task(s) x {len(seeds)} seed(s) | "
           f"K={args.teams} | executor {args.executor} | stop {args.stop} | batch {batch}")
-    print(format_table(summarize(summaries)))
+    store.flush()
+    print(format_table(summarize(queries.run_metrics(store, [s.record.run_id for s in summaries]))))
     print(f"\n{len(summaries)} runs in {wall:.1f} s wall; runtime_s is the mean clock time per task "
           f"from start to final answer{' (modelled)' if simulated else ''}. Recorded in {store.path}")
     failed = [s for s in summaries if s.record.status != "finished"]

@@ -42,7 +42,7 @@ from lts_core.evaluation.bench_report import (  # the figures and outputs (re-ex
     summarize_bench,
     write_outputs,
 )
-from lts_core.record.queries import run_ids_of_batches
+from lts_core.record.queries import run_ids_of_batches, run_metrics
 from lts_core.runtime.engine import Engine, RunSummary
 
 WEB_ACTIONS = ("search", "open")
@@ -70,22 +70,25 @@ def run_bench(engine: Engine, cfg: BenchConfig,
             if progress:
                 progress(i + 1, len(jobs))
     engine.store.flush()
-    runs = pd.DataFrame(rows)
+    counts = run_metrics(engine.store, [r["run_id"] for r in rows])[["run_id", *COUNTS]]
+    runs = pd.DataFrame(rows).merge(counts, on="run_id", how="left")  # counts: the read model's
     runs = runs.merge(wrong_entries(engine, batch), on="run_id", how="left")
     runs["wrong_entries"] = runs.wrong_entries.fillna(0).astype(int)
     summary, levels = summarize_bench(runs)
     return BenchResult(batch, runs, summary, levels, time.time() - t0)
 
 
+COUNTS = ["decisions", "admitted", "entries", "entries_read", "reads", "cross_reads", "tokens",
+          "decide_ms"]  # per run, from queries.run_metrics
+
+
 def _row(s: RunSummary, k: int, label: str) -> dict[str, Any]:
+    """What the bench knows of a run beyond the record's counts: its setting and its scores."""
     r = s.record
     return {"run_id": r.run_id, "policy": label, "K": k, "seed": r.seed, "task_id": r.task_id,
             "level": s.level or "-", "status": r.status, "em": float(r.em or 0.0),
             "f1": float(r.f1 or 0.0), "runtime_s": float(r.runtime_s or 0.0),
-            "wall_s": float(r.wall_s or 0.0), "decisions": s.decisions, "admitted": s.admitted,
-            "entries": s.entries, "entries_read": s.entries_read, "reads": s.reads,
-            "cross_reads": s.cross_reads, "tokens": r.prompt_tokens + r.completion_tokens,
-            "decide_ms": s.decide_ms}
+            "wall_s": float(r.wall_s or 0.0)}
 
 
 def wrong_entries(engine: Engine, batch: str) -> pd.DataFrame:

@@ -1,12 +1,12 @@
-"""Figures over many runs, and plain-text / Markdown tables for the CLI and benchmarks."""
+"""Figures over many runs, read from the record (``queries.run_metrics``), and plain-text /
+Markdown tables for the CLI and benchmarks."""
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from lts_core.runtime.engine import RunSummary
+import pandas as pd
 
 COLUMNS = ["policy", "runs", "EM", "F1", "runtime_s", "steps", "tool_calls", "admit_%", "entries",
            "reads", "cross_reads", "tokens", "llm_calls", "cost_usd"]
@@ -18,36 +18,26 @@ def mean_or_nan(xs: Iterable[float]) -> float:
     return statistics.fmean(xs) if xs else float("nan")
 
 
-def per_seed_figures(runs: Sequence[RunSummary]) -> dict[str, float]:
-    """Means over the runs of one (policy, seed) group."""
-    recs = [r.record for r in runs]
-    dec = sum(r.decisions for r in runs)
-    return {
-        "runs": len(runs),
-        "EM": 100 * mean_or_nan([r.em or 0.0 for r in recs]),
-        "F1": 100 * mean_or_nan([r.f1 or 0.0 for r in recs]),
-        "runtime_s": mean_or_nan([r.runtime_s or 0.0 for r in recs]),
-        "steps": mean_or_nan([r.steps for r in runs]),
-        "tool_calls": mean_or_nan([r.tool_calls for r in runs]),
-        "admit_%": 100 * sum(r.admitted for r in runs) / dec if dec else 0.0,
-        "entries": mean_or_nan([r.entries for r in runs]),
-        "reads": mean_or_nan([r.reads for r in runs]),
-        "cross_reads": mean_or_nan([r.cross_reads for r in runs]),
-        "tokens": mean_or_nan([r.prompt_tokens + r.completion_tokens for r in recs]),
-        "llm_calls": mean_or_nan([float(getattr(r, "llm_calls", 0)) for r in runs]),
-        "cost_usd": mean_or_nan([r.cost_usd or 0.0 for r in recs]),
-    }
+def per_seed_figures(runs: pd.DataFrame) -> dict[str, float]:
+    """Means over the runs of one (policy, seed) group; ``runs`` are ``queries.run_metrics`` rows."""
+    def mean(col: str) -> float:
+        return mean_or_nan(runs[col].fillna(0.0).astype(float))
+
+    dec = int(runs.decisions.sum())
+    return {"runs": len(runs), "EM": 100 * mean("em"), "F1": 100 * mean("f1"),
+            "runtime_s": mean("runtime_s"), "steps": mean("steps"), "tool_calls": mean("tool_calls"),
+            "admit_%": 100 * int(runs.admitted.sum()) / dec if dec else 0.0,
+            "entries": mean("entries"), "reads": mean("reads"), "cross_reads": mean("cross_reads"),
+            "tokens": mean("tokens"), "llm_calls": mean("llm_calls"), "cost_usd": mean("cost_usd")}
 
 
-def summarize(runs: Iterable[RunSummary], by: str = "policy") -> list[dict[str, object]]:
-    """One row per ``by`` value: mean over seeds of each seed's mean, with the std over seeds."""
-    groups: dict[str, dict[int, list[RunSummary]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        groups[str(getattr(r.record, by))][r.record.seed].append(r)
+def summarize(runs: pd.DataFrame, by: str = "policy") -> list[dict[str, object]]:
+    """One row per ``by`` value: mean over seeds of each seed's mean, with the std over seeds.
+    ``runs``: one row per run from the read model (``queries.run_metrics``)."""
     rows = []
-    for key, seeds in groups.items():
-        per = [per_seed_figures(v) for v in seeds.values()]
-        row: dict[str, object] = {by: key, "seeds": len(per)}
+    for key, group in runs.groupby(by, sort=False):
+        per = [per_seed_figures(g) for _, g in group.groupby("seed", sort=False)]
+        row: dict[str, object] = {by: str(key), "seeds": len(per)}
         for col in COLUMNS[1:]:
             vals = [p[col] for p in per]
             row[col] = statistics.fmean(vals) if col != "runs" else sum(vals)

@@ -36,7 +36,13 @@ from lts_core.backends import BackendContext, make_backend
 from lts_core.backends.base import LLMUsage, as_usages
 from lts_core.faults import error_detail, error_message, one_line, usages_of
 from lts_core.policies import AdmissionContext, AdmissionPolicy, make_policy
-from lts_core.record.records import AdmissionRecord, LLMCallRecord, RunRecord, ToolCallRecord
+from lts_core.record.records import (
+    AdmissionRecord,
+    LLMCallRecord,
+    MemoryReadRecord,
+    RunRecord,
+    ToolCallRecord,
+)
 from lts_core.runtime.explainer import RunExplanations
 from lts_core.runtime.run_config import RunConfig
 from lts_core.runtime.team import PendingStep, Team
@@ -97,6 +103,7 @@ class Run:
         self.t_last = 0.0  # clock time of the latest committed step
         self.n_tool_calls = 0
         self.n_llm_calls = 0
+        self.reads: list[MemoryReadRecord] = []  # the reads of committed steps (as recorded)
         self.wall0 = time.time()
         cfg = redact_config({"run": dataclasses.asdict(config), "backend": self.backend.describe(),
                              "policy": self.policy.describe(), "latency": latency.describe()})
@@ -156,6 +163,7 @@ class Run:
             team.rec.completion_tokens += rec.completion_tokens
             for r in p.reads:
                 self.store.write(r)
+            self.reads.extend(p.reads)  # committed reads only: the record's count
             self.n_steps += 1
             team.rec.steps = team.step_idx
             if p.action.kind == "answer":
@@ -290,7 +298,8 @@ class Run:
 
     # ----------------------------------------------------------------- figures
     def summary(self) -> RunSummary:
-        reads = self.bank.reads
+        """The run's figures as recorded (``queries.run_metrics`` counts the same; a test checks)."""
+        reads = self.reads
         return RunSummary(
             record=self.record, steps=self.n_steps, tool_calls=self.n_tool_calls,
             decisions=len(self.admissions), admitted=sum(a.admitted for a in self.admissions),

@@ -22,6 +22,7 @@ from lts_core.backends.llm import LLMBackend
 from lts_core.backends.llm_client import LLMCancelled, LLMClient, LLMError, extract_json, redact
 from lts_core.backends.llm_prompts import parse_progress
 from lts_core.evaluation.report import format_table, summarize
+from lts_core.record import queries
 from lts_core.record.store import Store
 from lts_core.runtime.engine import Engine, RunConfig
 
@@ -98,7 +99,8 @@ def test_full_run_with_memory_records_everything(fake, engine):
     assert all(c["api_key"] == SECRET for c in fake.calls)
     # step time includes the measured LLM seconds
     assert store.scalar("SELECT min(llm_s) FROM steps WHERE run_id = ?", [rid]) > 0
-    table = format_table(summarize([s]))
+    store.flush()
+    table = format_table(summarize(queries.run_metrics(store, [rid])))
     assert "llm_calls" in table and "cost_usd" in table
 
 

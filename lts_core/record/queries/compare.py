@@ -36,7 +36,8 @@ def run_ids_of_batches(db: DB, batch_ids: list[str]) -> list[str]:
 
 
 def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
-    """One row per run with everything Compare shows (steps, reads, admission, tokens, ...)."""
+    """One row per run with everything Compare, ``lts run`` and the benches show (steps, calls,
+    reads, admission, tokens, ...): the one definition of each count over the record."""
     ids = list(run_ids)
     df = db.query(
         "SELECT r.run_id, r.batch_id, r.policy, r.suite, r.task_id, r.seed, r.teams, r.backend, "
@@ -44,19 +45,25 @@ def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
         "r.prompt_tokens + r.completion_tokens AS tokens, coalesce(s.steps, 0) AS steps, "
         "coalesce(s.web_calls, 0) AS web_calls, coalesce(s.read_steps, 0) AS read_steps, "
         "coalesce(a.decisions, 0) AS decisions, coalesce(a.admitted, 0) AS admitted, "
-        "coalesce(m.reads, 0) AS reads, coalesce(m.cross_reads, 0) AS cross_reads, "
-        "coalesce(e.entries, 0) AS entries "
+        "coalesce(a.decide_ms, 0.0) AS decide_ms, coalesce(m.reads, 0) AS reads, "
+        "coalesce(m.cross_reads, 0) AS cross_reads, coalesce(m.entries_read, 0) AS entries_read, "
+        "coalesce(e.entries, 0) AS entries, coalesce(t.tool_calls, 0) AS tool_calls, "
+        "coalesce(c.llm_calls, 0) AS llm_calls "
         "FROM runs r "
         "LEFT JOIN (SELECT run_id, count(*) AS steps, count(*) FILTER (WHERE action IN "
         "  ('search','open')) AS web_calls, count(*) FILTER (WHERE action = 'memory_read') AS "
         "  read_steps FROM steps WHERE list_contains($ids, run_id) GROUP BY run_id) s USING (run_id) "
         "LEFT JOIN (SELECT run_id, count(*) AS decisions, count(*) FILTER (WHERE admitted) AS "
-        "  admitted FROM admissions WHERE list_contains($ids, run_id) GROUP BY run_id) a USING (run_id) "
+        "  admitted, sum(decide_ms) AS decide_ms FROM admissions WHERE list_contains($ids, run_id) GROUP BY run_id) a USING (run_id) "
         "LEFT JOIN (SELECT run_id, count(*) AS reads, count(*) FILTER (WHERE cross_team) AS "
-        "  cross_reads FROM memory_reads WHERE list_contains($ids, run_id) GROUP BY run_id) m "
+        "  cross_reads, count(DISTINCT entry_id) AS entries_read FROM memory_reads WHERE list_contains($ids, run_id) GROUP BY run_id) m "
         "  USING (run_id) "
         "LEFT JOIN (SELECT run_id, count(*) AS entries FROM memory_entries WHERE "
         "  list_contains($ids, run_id) GROUP BY run_id) e USING (run_id) "
+        "LEFT JOIN (SELECT run_id, count(*) AS tool_calls FROM tool_calls WHERE "
+        "  list_contains($ids, run_id) GROUP BY run_id) t USING (run_id) "
+        "LEFT JOIN (SELECT run_id, count(*) AS llm_calls FROM llm_calls WHERE "
+        "  list_contains($ids, run_id) GROUP BY run_id) c USING (run_id) "
         "WHERE list_contains($ids, r.run_id) ORDER BY r.created_at", {"ids": ids})
     av = web_calls_avoided(db, ids)
     df = df.merge(av, on="run_id", how="left")
