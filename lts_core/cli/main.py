@@ -13,8 +13,9 @@ from lts_core import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_
 from lts_core import interrupts
 from lts_core.cli.data import cmd_data, cmd_export
 from lts_core.config import Settings
-from lts_core.registry import EXECUTORS, POLICIES
+from lts_core.registry import EXECUTORS, POLICIES, backend_help
 from lts_core.runtime.run_config import STOP_RULES
+from lts_core.runtime.run_config import RunConfig as R
 from lts_core.scale.pool import add_scale_args
 
 
@@ -96,12 +97,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from lts_core.secrets import redact_text
 
     store = _open_store(args)
-    r = queries.get_run(store, args.run_id)
+    r = queries.get_run(store, args.run_id, error_detail=True)
     if r is None:
         print(f"error: no run {args.run_id!r}; list them with `lts runs`", file=sys.stderr)
         return 2
-    detail = store.query("SELECT error_detail FROM runs WHERE run_id = ?", [args.run_id])
-    r["error_detail"] = detail.error_detail.iloc[0]
     for col in ("error", "error_detail"):  # masked on write; again here for files from older builds
         if isinstance(r.get(col), str):
             r[col] = redact_text(r[col])
@@ -154,26 +153,26 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run K parallel teams on a suite's tasks and print figures",
                        description="Every setting is checked before the first run starts.",
                        epilog="exit status: 0 every run finished, 1 a run failed (each named on "
-                       "stderr), 2 a bad setting or task file, 130 Ctrl-C, 143 SIGTERM (the run in "
+                       "stderr), 2 a bad setting or task file, 130 Ctrl-C or SIGTERM (the run in "
                        "progress is recorded as interrupted)")
     r.add_argument("--suite", default="demo", help="demo | hotpotqa-dev | hotpotqa-train | FILE.jsonl")
     r.add_argument("--tasks", help="comma-separated task ids (default: all)")
     r.add_argument("--limit", type=_count(1), help="only the first N tasks")
-    r.add_argument("--teams", "-k", type=int, default=3)
-    r.add_argument("--policy", default="dedup", help=" | ".join(POLICIES.names())
+    r.add_argument("--teams", "-k", type=int, default=R.teams)
+    r.add_argument("--policy", default=R.policy, help=" | ".join(POLICIES.names())
                    + " (comma-separated to compare several)")
-    r.add_argument("--backend", default="sim", help="sim, or a litellm model string")
+    r.add_argument("--backend", default=R.backend, help=backend_help())
     r.add_argument("--backend-options", help="JSON object of back-end settings")
     r.add_argument("--api-base", help="API base URL for an LLM back-end")
     r.add_argument("--policy-options", help="JSON object of policy settings, e.g. "
                    "'{\"model\": \"openai/gpt-4o-mini\"}' for llm-judge; with several policies "
                    "key it by policy name: '{\"llm-judge\": {...}}'")
-    r.add_argument("--executor", default="virtual", help=" | ".join(EXECUTORS.names()))
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--executor", default=R.executor, help=" | ".join(EXECUTORS.names()))
+    r.add_argument("--seed", type=int, default=R.seed)
     r.add_argument("--seeds", type=_ints, help="comma-separated seeds (overrides --seed)")
-    r.add_argument("--max-steps", type=int, default=30)
-    r.add_argument("--stop", default="aggregate", help=" | ".join(STOP_RULES))
-    r.add_argument("--speed", type=float, default=20.0, help="threads: clock seconds per real second")
+    r.add_argument("--max-steps", type=int, default=R.max_steps)
+    r.add_argument("--stop", default=R.stop, help=" | ".join(STOP_RULES))
+    r.add_argument("--speed", type=float, default=R.speed, help="threads: clock seconds per real second")
     r.add_argument("--no-latency", action="store_true", help="tools take no modelled time")
     r.add_argument("--no-pool", action="store_true", help="search only the task's own paragraphs")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -223,7 +222,7 @@ def _interrupted() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit status: 0 done, 1 a run failed or an internal error, 2 a bad setting,
-    file or database, 130 Ctrl-C, 143 SIGTERM; every error is one line on stderr, no traceback
+    file or database, 130 Ctrl-C or SIGTERM; every error is one line on stderr, no traceback
     (``LTS_DEBUG=1`` shows it for internal errors)."""
     interrupts.install()  # also where the parent started us with SIGINT ignored
     try:

@@ -22,6 +22,7 @@ import numpy as np
 from lts_core.learning.credit import Episode
 from lts_core.policies.controller import DecisionInput
 from lts_core.policies.trace import Decision
+from lts_core.record.queries.training import recorded_runs
 from lts_core.world.embeddings import get_embedder
 from lts_core.world.grounding import support
 
@@ -58,23 +59,12 @@ class RecordedEpisodes:
 
     @staticmethod
     def _load(src, cfg: TrainConfig, score) -> list[list[Episode]]:
-        where = "status = 'finished' AND run_id IN (SELECT DISTINCT run_id FROM admissions)"
-        if cfg.source_filter:
-            where += f" AND ({cfg.source_filter})"
-        runs = src.query(f"SELECT run_id, task_id, question, gold, answer FROM runs WHERE {where} "
-                         "ORDER BY task_id, created_at")
+        rec = recorded_runs(src, cfg.source_filter)  # the read model's query
+        runs = rec["runs"]
         if runs.empty:
             return []
-        ids = list(runs.run_id)
-        ph = ",".join("?" * len(ids))
-        steps = src.query(f"SELECT run_id, team_idx, step_idx, u, s, o FROM steps WHERE run_id IN ({ph})", ids)
-        adms = src.query(f"SELECT run_id, team_idx, step_idx, score, admitted, t, entry_id "
-                         f"FROM admissions WHERE run_id IN ({ph}) ORDER BY run_id, t", ids)
-        ents = src.query(f"SELECT run_id, entry_id, team_idx, step_idx, key, t_added FROM memory_entries "
-                         f"WHERE run_id IN ({ph})", ids)
-        reads = src.query(f"SELECT DISTINCT run_id, entry_id FROM memory_reads WHERE run_id IN ({ph})", ids)
-        teams = src.query(f"SELECT run_id, team_idx, status, answer, t_end FROM teams "
-                          f"WHERE run_id IN ({ph})", ids)
+        steps, adms, ents = rec["steps"], rec["admissions"], rec["entries"]
+        reads, teams = rec["reads"], rec["teams"]
         emb = get_embedder(cfg.embedder)
         step_of = {(r.run_id, r.team_idx, r.step_idx): r for r in steps.itertuples()}
         used = defaultdict(set)

@@ -1,6 +1,7 @@
 """The read model: every question asked of the DuckDB record, as SQL returning DataFrames.
 
-The command line (``lts runs`` / ``lts show``), the dashboard (``app``) and the benches read
+The command line (``lts runs`` / ``lts show`` / ``lts run``'s table), the dashboard (``app``),
+the benches (their per-run counts, ``run_metrics``) and off-line training (``recorded_runs``) read
 through these functions, so a figure has one definition.
 
 Each function takes ``db``, anything with ``query(sql, params) -> DataFrame`` (a ``lts_core.Store``;
@@ -53,6 +54,7 @@ from lts_core.record.queries.steps import (
     web_calls_avoided,
 )
 from lts_core.record.queries.training import (
+    recorded_runs,
     train_decisions_summary,
     train_epochs,
     train_runs,
@@ -63,7 +65,7 @@ __all__ = [
     "DB", "EQUIVALENT_COSINE", "INTERNAL_BATCH_PREFIXES", "RUN_COLS", "admissions", "batches",
     "count_batches", "count_runs", "counterfactual", "db_summary", "decision_label", "distinct",
     "entries", "get_run", "harm_entries", "harm_reads", "is_internal_batch", "latest_run_id",
-    "list_runs", "live_counters", "memory_on", "near_misses", "policy_threshold", "reads",
+    "list_runs", "live_counters", "recorded_runs", "memory_on", "near_misses", "policy_threshold", "reads",
     "redone_later", "run_ids_of_batches", "run_metrics", "score_label", "step_detail", "steps",
     "teams", "train_decisions_summary", "train_epochs", "train_runs", "training_progress",
     "web_calls_avoided",

@@ -46,10 +46,13 @@ def distinct(db: DB, column: str, table: str = "runs") -> list[str]:
     return [str(v) for v in df.v]
 
 
-def get_run(db: DB, run_id: str | None) -> dict[str, Any] | None:
+def get_run(db: DB, run_id: str | None, *, error_detail: bool = False) -> dict[str, Any] | None:
+    """One run's row (its config as JSON text); with ``error_detail``, the failure's full text
+    (a traceback, masked of secrets on write) too."""
     if not run_id:
         return None
-    df = db.query(f"SELECT {RUN_COLS}, config_json FROM runs WHERE run_id = ?", [run_id])
+    extra = ", error_detail" if error_detail else ""
+    df = db.query(f"SELECT {RUN_COLS}, config_json{extra} FROM runs WHERE run_id = ?", [run_id])
     return None if df.empty else _clean(df.iloc[0].to_dict())
 
 

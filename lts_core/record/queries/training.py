@@ -10,6 +10,29 @@ from lts_core.record.queries._base import DB, _clean
 
 
 # -------------------------------------------------------------------------------- training
+def recorded_runs(db: DB, source_filter: str = "") -> dict[str, pd.DataFrame]:
+    """What off-line training rebuilds its episodes from: finished runs with admission decisions
+    (and ``source_filter``, an SQL condition on runs), with their steps, decisions, entries, the
+    entries some team read, and teams. Empty frames when no run qualifies."""
+    where = "status = 'finished' AND run_id IN (SELECT DISTINCT run_id FROM admissions)"
+    if source_filter:
+        where += f" AND ({source_filter})"
+    runs = db.query(f"SELECT run_id, task_id, question, gold, answer FROM runs WHERE {where} "
+                    "ORDER BY task_id, created_at")
+    ids = [list(runs.run_id)]
+    of = "WHERE list_contains(?, run_id)"
+    return {
+        "runs": runs,
+        "steps": db.query(f"SELECT run_id, team_idx, step_idx, u, s, o FROM steps {of}", ids),
+        "admissions": db.query("SELECT run_id, team_idx, step_idx, score, admitted, t, entry_id "
+                               f"FROM admissions {of} ORDER BY run_id, t", ids),
+        "entries": db.query("SELECT run_id, entry_id, team_idx, step_idx, key, t_added FROM "
+                            f"memory_entries {of}", ids),
+        "reads": db.query(f"SELECT DISTINCT run_id, entry_id FROM memory_reads {of}", ids),
+        "teams": db.query(f"SELECT run_id, team_idx, status, answer, t_end FROM teams {of}", ids),
+    }
+
+
 def train_runs(db: DB) -> pd.DataFrame:
     """One row per training: its recipe (as recorded by the trainer), epochs, episodes, wall time."""
     return db.query("SELECT train_id, any_value(json_extract_string(extra_json, '$.recipe')) "
