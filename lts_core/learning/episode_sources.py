@@ -26,12 +26,15 @@ class RayEpisodes(EngineEpisodes):
     The same episodes as ``EngineEpisodes``: seeds from the training seed, the G episodes of each
     task of a gradient step played in parallel with that step's weights (sent once, ``ray.put``),
     and handed back in the sequential order, so 1 or N workers write the same weights. Their runs'
-    records are written by the driver's store. An episode lost with its worker twice stops the
-    training (a gap would change the gradient); ``close()`` shuts the workers down."""
+    records are written by the driver's store. A config holding a secret is refused before Ray
+    starts (``refuse_secrets``). An episode lost with its worker twice stops the training (a gap
+    would change the gradient); Ctrl-C records the episodes in flight ``interrupted``, as the
+    sequential path does; ``close()`` shuts the workers down."""
 
     def __init__(self, engine: Engine, cfg: TrainConfig) -> None:
-        from lts_core.scale.pool import ScaleOptions, WorkerPool
+        from lts_core.scale.pool import ScaleOptions, WorkerPool, refuse_secrets
 
+        refuse_secrets([cfg])  # the config travels with every episode: no key may be in it
         super().__init__(engine, cfg)
         self.pool = WorkerPool(ScaleOptions.of(cfg), engine.settings)
         self.version = 0
@@ -43,7 +46,7 @@ class RayEpisodes(EngineEpisodes):
                model: AdmissionController) -> list[list[Episode]]:
         import ray
 
-        from lts_core.scale.pool import MAX_ATTEMPTS, ScaleError, lost_run, replay, why_lost
+        from lts_core.scale.pool import INTERRUPTED, MAX_ATTEMPTS, LostAttempts, ScaleError, replay
         from lts_core.scale.worker import EpisodeJob
 
         self.version += 1
@@ -54,24 +57,37 @@ class RayEpisodes(EngineEpisodes):
                 for t, seed in keys]
         eps: list[Episode | None] = [None] * len(jobs)
         store = self.engine.store
+        lost = LostAttempts(store, self.cfg.suite, f"train-{train_id}")
 
         def on_result(j: int, r) -> None:
             replay(store, r.ops)
+            lost.link(j, r.episode.run_id)
             if r.reference_runtime_s is not None:
                 self._ref[(keys[j][0].id, keys[j][1])] = r.reference_runtime_s
             eps[j] = r.episode
 
         def on_lost(j: int, attempt: int, e: BaseException) -> None:
             t, seed = keys[j]
-            store.write(lost_run(t, self.cfg.suite, episode_config(self.cfg, seed),
-                                 f"train-{train_id}", "failed", why_lost(e, attempt)).record)
+            lost.lost(j, t, episode_config(self.cfg, seed), attempt, e)
             if attempt >= MAX_ATTEMPTS:
                 raise ScaleError(f"training episode {j} of task {t.id} (seed {seed}) was lost with "
                                  "its worker twice; the last finished epoch's checkpoint can be "
                                  "resumed (--resume)")
 
-        self.pool.run([("episode", (job, self.version, [weights])) for job in jobs], on_result,
-                      on_lost)
+        try:
+            self.pool.run([("episode", (job, self.version, [weights])) for job in jobs],
+                          on_result, on_lost)
+        except KeyboardInterrupt:  # as in sequential training, the episodes in flight (and
+            # retries not yet played) are recorded interrupted
+            left = sorted(set(self.pool.inflight()) | {j for j in lost.open if eps[j] is None})
+            lost.unplayed(((j, keys[j][0], episode_config(self.cfg, keys[j][1])) for j in left),
+                          "interrupted", INTERRUPTED)
+            raise
+        except ScaleError as e:  # training stops: a retry never played is a failed run
+            left = sorted(j for j in lost.open if eps[j] is None)
+            lost.unplayed(((j, keys[j][0], episode_config(self.cfg, keys[j][1])) for j in left),
+                          "failed", f"its retry could not be played: {e}")
+            raise
         out = []
         for n in range(len(indices)):
             group = [e for e in eps[n * G:(n + 1) * G] if e is not None]

@@ -11,29 +11,38 @@ Design (docs/scale.md):
   tables and rows, the same run-id scheme (the engine's own uuid, made on the worker).
 - Jobs are numbered in the sequential order and results are put back in that order, so figures do
   not depend on the worker count or on which run finishes first. Seeds never depend on a worker.
-- A worker that dies (killed, out of memory) is replaced; its in-flight runs are retried once on a
-  new worker, and the lost attempt is recorded as a ``failed`` run ("worker died ...; retried").
-  A run lost twice is recorded ``failed`` and the batch goes on. Ctrl-C records the runs in flight
-  as ``interrupted`` and ``close()`` shuts Ray down (no Ray process is left behind).
+- A worker that is lost (killed, out of memory, its node or its result object lost: ``LOST_WORKER``)
+  is replaced; each run it held is retried once on any ready worker (the replacement joins when it
+  has started; one that has not within ``start_timeout_s`` is given up, and with no worker left the
+  batch ends with a ``ScaleError``, never a wait without end). The lost attempt is a ``retried`` run
+  row whose error names the run that retried it; a run lost twice is recorded ``failed`` and the
+  batch goes on. Ctrl-C records the runs in flight (and retries not yet played) as ``interrupted``
+  and ``close()`` shuts Ray down (no Ray process is left behind).
+- Secrets never travel: ``refuse_secrets`` refuses, before Ray starts, a config whose options hold
+  an API key, a token in a URL or a header value; keys reach workers through their environment.
 
-Thread-safety: a ``WorkerPool`` is driven from one thread.
+Thread-safety: a ``WorkerPool`` is driven from one thread (Ctrl-C is held off while a result is
+written, ``held_signals``, only when that thread is the main one).
 
-Size: the pool's life (start, submit, collect, replace a dead worker, retry, Ctrl-C, shut down)
-is one state machine; it stays in one module. What runs on a worker is in ``scale_worker``.
+Size: the pool's life (start, submit, collect, replace a lost worker, retry, Ctrl-C, shut down)
+is one state machine; it stays in one module, with the few helpers its callers share (secrets,
+lost-run records, replay). What runs on a worker is in ``worker``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +58,11 @@ if TYPE_CHECKING:  # the CLI imports this module for its flags: no engine, no Ra
 
 MAX_ATTEMPTS = 2  # a run lost with its worker is retried once
 START_TIMEOUT_S = 300  # workers that cannot start by then (no free CPU on the cluster): an error
+# Ray's errors that mean the worker (or the node, or the result object) is gone, not that the run
+# failed: the run is retried once. Anything else raised by a call is the run's own error.
+LOST_WORKER = ("RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError",
+               "ObjectLostError")
+log = logging.getLogger(__name__)
 
 
 class ScaleError(RuntimeError):
@@ -88,21 +102,98 @@ def ray_temp_dir(settings: Settings) -> Path:
     return p if len(str(p)) <= 40 else Path(tempfile.gettempdir()) / f"lts-ray-{os.getuid()}"
 
 
+def secret_options(cfg: Any) -> list[str]:
+    """Dotted names of the options of a config (a dataclass or a dict) that hold a secret:
+    ``lts_core.secrets``' rules (secret-looking names, header values, URL userinfo, secret query
+    values, Bearer credentials)."""
+    from lts_core.secrets import is_header_name, is_secret_name, secrets_in
+
+    found: list[str] = []
+
+    def walk(obj: Any, path: str, secret: bool) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{path}.{k}" if path else str(k),
+                     secret or is_header_name(k) or is_secret_name(k))
+        elif isinstance(obj, list | tuple):
+            for x in obj:
+                walk(x, path, secret)
+        elif secrets_in(obj, all_values=secret):
+            found.append(path)
+
+    walk(dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else cfg, "", False)
+    return sorted(set(found))
+
+
+def refuse_secrets(configs: Iterable[Any]) -> None:
+    """Raise ``ConfigError`` (exit 2 under ``lts``) when a config bound for Ray workers holds a
+    secret: a job travels through Ray's object store (and its spill files), keys must not. Called
+    before Ray starts."""
+    from lts_core.registry import ConfigError
+
+    seen: set[int] = set()
+    for cfg in configs:
+        if id(cfg) in seen:
+            continue
+        seen.add(id(cfg))
+        names = secret_options(cfg)
+        if names:
+            raise ConfigError(
+                f"{', '.join(names)} holds a secret, and with --workers/--ray-address the settings "
+                "travel to the Ray workers through Ray's object store: put the key in the "
+                "environment instead (the provider's usual variable, e.g. OPENAI_API_KEY, or your "
+                "own named by the back-end option {\"api_key_env\": \"MY_KEY\"}); a token in a URL "
+                "or a header value cannot be sent either (docs/scale.md)")
+
+
+_holding = threading.local()
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then reach their handler as usual.
+
+    For a block that must not be cut in half (a run's records replayed, a result taken off the
+    in-flight list). Blocking the signal (``pthread_sigmask``) is not enough: another thread (the
+    store's writer, Ray's) takes it and Python still raises in the main thread. So the handlers
+    are swapped for one that notes the signal. Only in the main thread (handlers live there; other
+    threads never get KeyboardInterrupt); nested blocks hold once."""
+    if threading.current_thread() is not threading.main_thread() or getattr(_holding, "on", 0):
+        yield
+        return
+    got: list[int] = []
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: h for s, h in old.items() if h is not None}  # None: not set from Python, leave it
+    for s in old:
+        signal.signal(s, lambda n, _f: got.append(n))
+    _holding.on = 1
+    try:
+        yield
+    finally:
+        _holding.on = 0
+        for s, h in old.items():
+            signal.signal(s, h)
+        for n in got:
+            h = old[n]
+            if callable(h):
+                h(n, None)  # the lts handler or Python's default raise KeyboardInterrupt
+            elif h == signal.SIG_DFL:
+                if n == signal.SIGINT:
+                    raise KeyboardInterrupt
+                signal.raise_signal(n)
+
+
 def replay(store: Any, ops: Iterable[tuple[str, Any]]) -> int:
     """Write a worker's buffered calls through ``store`` in their order; returns how many.
 
     All or nothing against Ctrl-C and SIGTERM: they are held while the calls are queued (a run must
-    not be left half-written, e.g. ``running``) and delivered right after."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
+    not be left half-written, e.g. ``running``) and delivered right after (``held_signals``)."""
+    with held_signals():
         n = 0
         for op, rec in ops:
             (store.write if op == "insert" else store.update)(rec)
             n += 1
         return n
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def lost_run(task: Task, suite: str, rc: RunConfig, batch: str, status: str,
@@ -142,15 +233,19 @@ class WorkerPool:
                              "of lts-workbench; `make run` installs it)") from None
         self.ray, self.opts, self.settings = ray, opts, settings
         self.started = not ray.is_initialized()
-        self.actors: list[Any] = []
+        self.actors: list[Any] = []  # ready workers
+        self._starting: dict[Any, tuple[Any, float]] = {}  # replacements: probe -> (actor, deadline)
+        self._inflight: dict[Any, tuple[int, Any, int]] = {}  # result ref -> (call, actor, attempt)
+        self._load: dict[int, int] = {}
+        self.start_timeout_s: float = START_TIMEOUT_S
+        self.replaced = 0  # workers lost and replaced
+        self.given_up: list[str] = []  # why replacements were given up (did not start in time, ...)
+        self.fault_hook: Callable[[Any, int, int], None] | None = None  # tests: (actor, job, try)
         try:
             self._start(opts, settings)
         except BaseException:  # Ctrl-C during start-up too: never leave Ray's processes behind
             self.close()
             raise
-        self.replaced = 0  # workers that died and were replaced
-        self.fault_hook: Callable[[Any, int, int], None] | None = None  # tests: (actor, job, try)
-        self._inflight: dict[Any, tuple[int, Any, int]] = {}
 
     def _start(self, opts: ScaleOptions, settings: Settings) -> None:
         ray = self.ray
@@ -187,13 +282,16 @@ class WorkerPool:
     def _new_actor(self) -> Any:
         return self._cls.remote(self.settings)
 
+    def _kill(self, actor: Any) -> None:
+        try:
+            self.ray.kill(actor)
+        except Exception:  # already dead, or Ray already down
+            pass
+
     def close(self) -> None:
-        for a in self.actors:
-            try:
-                self.ray.kill(a)
-            except Exception:  # already dead or Ray already down
-                pass
-        self.actors = []
+        for a in [*self.actors, *(a for a, _ in self._starting.values())]:
+            self._kill(a)
+        self.actors, self._starting = [], {}
         if self.started:  # also after an interrupted ray.init: it kills what was started
             self.ray.shutdown()
 
@@ -211,54 +309,159 @@ class WorkerPool:
             on_lost: Callable[[int, int, BaseException], None]) -> None:
         """Play every call; ``on_result(i, value)`` as each returns, in finishing order.
 
-        A call whose worker died is retried once on a replacement worker; ``on_lost(i, attempt,
-        error)`` is told of every lost attempt (attempt ``MAX_ATTEMPTS``: given up). An ordinary
-        exception inside a call is raised here, as it would be in the sequential path."""
-        from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+        A call whose worker was lost (``LOST_WORKER``) is retried once on any ready worker;
+        ``on_lost(i, attempt, error)`` is told of every lost attempt (attempt ``MAX_ATTEMPTS``:
+        given up). A call stays in flight (``inflight()``) until its ``on_result``/``on_lost`` has
+        returned, and Ctrl-C waits for that (``held_signals``). ``ScaleError`` when no worker is
+        left and none could be started within ``start_timeout_s``. An ordinary exception inside a
+        call is raised here, as it would be in the sequential path."""
+        from ray import exceptions
 
+        lost_errors = tuple(getattr(exceptions, n) for n in LOST_WORKER if hasattr(exceptions, n))
         ray = self.ray
         pending = deque((i, 1) for i in range(len(calls)))
-        load = {id(a): 0 for a in self.actors}
+        self._load = {id(a): 0 for a in self.actors}
         self._inflight = {}
         while pending or self._inflight:
-            while pending:
-                actor = min(self.actors, key=lambda a: load[id(a)])
-                if load[id(actor)] >= self.opts.runs_per_worker:
-                    break
-                i, attempt = pending.popleft()
-                if self.fault_hook:
-                    self.fault_hook(actor, i, attempt)
-                method, args = calls[i]
-                ref = getattr(actor, method).remote(*args)
-                self._inflight[ref] = (i, actor, attempt)
-                load[id(actor)] += 1
-            ready, _ = ray.wait(list(self._inflight), num_returns=1, timeout=0.5)
+            self._submit(pending, calls)
+            waiting = [*self._inflight, *self._starting]
+            if not waiting:
+                why = "; ".join(self.given_up[-2:]) or "no worker could be started"
+                raise ScaleError(f"every Ray worker was lost and none could be started again "
+                                 f"({why}); {len(pending)} run(s) were not played")
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=0.5)
             for ref in ready:
-                i, actor, attempt = self._inflight.pop(ref)
-                load[id(actor)] = load.get(id(actor), 1) - 1
-                try:
-                    value = ray.get(ref)
-                except (RayActorError, WorkerCrashedError) as e:
-                    if any(a is actor for a in self.actors):  # first loss seen: replace it
-                        self.actors = [a for a in self.actors if a is not actor]
-                        ray.kill(actor)
-                        new = self._new_actor()
-                        self.actors.append(new)
-                        load[id(new)] = 0
-                        self.replaced += 1
-                    on_lost(i, attempt, e)
-                    if attempt < MAX_ATTEMPTS:
-                        pending.appendleft((i, attempt + 1))
-                    continue
-                except RayTaskError as e:
-                    raise e.as_instanceof_cause() from None
-                on_result(i, value)
+                if ref in self._starting:
+                    self._started(ref)
+                else:
+                    self._collect(ref, pending, on_result, on_lost, lost_errors)
+            self._give_up_late_starts()
+
+    def _submit(self, pending: deque[tuple[int, int]], calls: list[Call]) -> None:
+        """Hand pending calls (retries first) to the least-loaded ready workers."""
+        while pending and self.actors:
+            actor = min(self.actors, key=lambda a: self._load[id(a)])
+            if self._load[id(actor)] >= self.opts.runs_per_worker:
+                return
+            i, attempt = pending.popleft()
+            if self.fault_hook:
+                self.fault_hook(actor, i, attempt)
+            method, args = calls[i]
+            self._inflight[getattr(actor, method).remote(*args)] = (i, actor, attempt)
+            self._load[id(actor)] += 1
+
+    def _collect(self, ref: Any, pending: deque[tuple[int, int]],
+                 on_result: Callable[[int, Any], None],
+                 on_lost: Callable[[int, int, BaseException], None],
+                 lost_errors: tuple[type[BaseException], ...]) -> None:
+        from ray.exceptions import RayTaskError
+
+        i, actor, attempt = self._inflight[ref]
+        try:
+            value = self.ray.get(ref)
+        except lost_errors as e:
+            with held_signals():  # recorded, queued again and off the in-flight list: all or none
+                self._replace(actor)
+                on_lost(i, attempt, e)
+                if attempt < MAX_ATTEMPTS:
+                    pending.appendleft((i, attempt + 1))
+                self._done(ref)
+            return
+        except RayTaskError as e:
+            raise e.as_instanceof_cause() from None
+        with held_signals():  # written and off the in-flight list: all or none
+            on_result(i, value)
+            self._done(ref)
+
+    def _done(self, ref: Any) -> None:
+        _, actor, _ = self._inflight.pop(ref)
+        if any(a is actor for a in self.actors):  # not a lost one
+            self._load[id(actor)] -= 1
+
+    def _replace(self, actor: Any) -> None:
+        """A lost worker (first news of it) is killed and a replacement started; it takes calls
+        once it answers (``_started``)."""
+        if not any(a is actor for a in self.actors):
+            return
+        self.actors = [a for a in self.actors if a is not actor]
+        self._kill(actor)
+        new = self._new_actor()
+        self._starting[new.pid.remote()] = (new, time.monotonic() + self.start_timeout_s)
+        self.replaced += 1
+
+    def _started(self, probe: Any) -> None:
+        actor, _ = self._starting.pop(probe)
+        try:
+            self.ray.get(probe)
+        except Exception as e:  # it died while starting: given up (no loop of replacements)
+            self._kill(actor)
+            self.given_up.append(f"a replacement worker failed to start: {type(e).__name__}")
+            log.warning("a replacement Ray worker failed to start: %s", e)
+            return
+        self.actors.append(actor)
+        self._load[id(actor)] = 0
+
+    def _give_up_late_starts(self) -> None:
+        now = time.monotonic()
+        for probe, (actor, deadline) in list(self._starting.items()):
+            if now > deadline:
+                del self._starting[probe]
+                self._kill(actor)
+                free = self.ray.available_resources().get("CPU", 0)
+                self.given_up.append(f"a replacement worker did not start within "
+                                     f"{self.start_timeout_s:g} s; each needs 1 free CPU, the "
+                                     f"cluster has {free:g}")
+                log.warning("Ray: %s", self.given_up[-1])
+
+
+RETRIED = "retried on another worker"  # the lost attempt's error until its retry has a run id
 
 
 def why_lost(e: BaseException, attempt: int) -> str:
     what = f"worker died ({type(e).__name__})"
-    return f"{what}; retried on another worker" if attempt < MAX_ATTEMPTS else \
+    return f"{what}; {RETRIED}" if attempt < MAX_ATTEMPTS else \
         f"{what} on the retry too; not retried again"
+
+
+class LostAttempts:
+    """The records of attempts lost with their worker, for one batch played on the pool.
+
+    A lost attempt that is retried is a run row of status ``retried`` (not ``failed``: it is no
+    outcome of the batch, and read-model aggregates that count finished/failed runs leave it out);
+    once the retry has a run id its error names it ("... retried as run ID"). An attempt lost
+    with no retry left is ``failed``. Driven from the pool's thread."""
+
+    def __init__(self, store: Any, suite: str, batch: str) -> None:
+        self.store, self.suite, self.batch = store, suite, batch
+        self.open: dict[int, RunRecord] = {}  # job -> its retried attempt, not linked yet
+
+    def lost(self, i: int, task: Task, rc: RunConfig, attempt: int,
+             e: BaseException) -> RunSummary:
+        s = lost_run(task, self.suite, rc, self.batch,
+                     "retried" if attempt < MAX_ATTEMPTS else "failed", why_lost(e, attempt))
+        self.store.write(s.record)
+        self.link(i, s.record.run_id)
+        if attempt < MAX_ATTEMPTS:
+            self.open[i] = s.record
+        return s
+
+    def link(self, i: int, run_id: str) -> None:
+        """Job ``i``'s retry is run ``run_id``: the retried attempt's error says so."""
+        rec = self.open.pop(i, None)
+        if rec is not None:
+            rec.error = (rec.error or "").replace(RETRIED, f"retried as run {run_id}")
+            self.store.update(rec)
+
+    def unplayed(self, jobs: Iterable[tuple[int, Task, RunConfig]], status: str, why: str) -> None:
+        """Record these jobs (in flight, or a retry not yet played) as ``status``: ``interrupted``
+        (Ctrl-C), or ``failed`` (the batch ended with a ``ScaleError``)."""
+        for i, task, rc in jobs:
+            s = lost_run(task, self.suite, rc, self.batch, status, why)
+            self.store.write(s.record)
+            self.link(i, s.record.run_id)
+
+
+INTERRUPTED = "interrupted by the user (Ctrl-C) on a Ray worker"
 
 
 def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, batch: str,
@@ -267,11 +470,16 @@ def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, ba
     """Play ``jobs`` on Ray workers, writing each run's records through ``engine.store`` as it
     returns; the summaries come back in the order of ``jobs`` (the sequential order).
 
-    A run that fails on its worker is recorded ``failed`` and returned like any other; Ctrl-C
-    records the runs in flight as ``interrupted`` and raises KeyboardInterrupt once Ray is down."""
+    ``ConfigError`` before Ray starts when a config holds a secret (``refuse_secrets``). A run that
+    fails on its worker is recorded ``failed`` and returned like any other; ``progress(done, n)``
+    is called as each run is recorded (also the way to count them when Ctrl-C comes). Ctrl-C
+    records the runs in flight (and retries not yet played) as ``interrupted`` and raises
+    KeyboardInterrupt once Ray is down."""
+    refuse_secrets(rc for _, rc in jobs)
     out: list[RunSummary | None] = [None] * len(jobs)
     done = [0]
     store = engine.store
+    lost = LostAttempts(store, suite, batch)
 
     def finished(i: int, s: RunSummary) -> None:
         out[i] = s
@@ -281,12 +489,11 @@ def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, ba
 
     def on_result(i: int, r: RunOutcome) -> None:
         replay(store, r.ops)
+        lost.link(i, r.summary.record.run_id)
         finished(i, r.summary)
 
     def on_lost(i: int, attempt: int, e: BaseException) -> None:
-        task, rc = jobs[i]
-        s = lost_run(task, suite, rc, batch, "failed", why_lost(e, attempt))
-        store.write(s.record)
+        s = lost.lost(i, *jobs[i], attempt, e)
         if attempt >= MAX_ATTEMPTS:
             finished(i, s)
 
@@ -298,10 +505,12 @@ def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, ba
     try:
         pool.run(calls, on_result, on_lost)
     except KeyboardInterrupt:
-        for i in pool.inflight():
-            task, rc = jobs[i]
-            store.write(lost_run(task, suite, rc, batch, "interrupted",
-                                 "interrupted by the user (Ctrl-C) on a Ray worker").record)
+        left = sorted(set(pool.inflight()) | {i for i in lost.open if out[i] is None})
+        lost.unplayed(((i, *jobs[i]) for i in left), "interrupted", INTERRUPTED)
+        raise
+    except ScaleError as e:  # no worker left: a retry that was never played is a failed run
+        left = sorted(i for i in lost.open if out[i] is None)
+        lost.unplayed(((i, *jobs[i]) for i in left), "failed", f"its retry could not be played: {e}")
         raise
     finally:
         if own:

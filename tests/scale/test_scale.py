@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import pytest
 from lts_core.evaluation.bench import BenchConfig, run_bench
 from lts_core.learning.train import TrainConfig, train
 from lts_core.policies.controller import ControllerConfig
-from lts_core.scale.pool import ScaleOptions, WorkerPool, play_runs
+from lts_core.scale.pool import ScaleError, ScaleOptions, WorkerPool, play_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_helpers import REPO, fast_config  # noqa: E402
@@ -56,16 +57,23 @@ def _processes_with(marker: str, title: str = "") -> list[int]:
     return out
 
 
+def _ray_tmp() -> str:
+    """A short folder for a local cluster's files (Ray's socket paths have a length limit, so not
+    under ``tmp_path``); the caller removes it."""
+    return tempfile.mkdtemp(prefix="lts-ray-")
+
+
 def test_ctrl_c_stops_every_worker_and_leaves_no_ray_process(tmp_path):
-    """Runs first, before this module's own cluster: a bench with 2 workers in a child process,
-    Ctrl-C to its process group (as a terminal sends it), then no process of its session remains."""
+    """Runs first, before this module's own cluster: ``lts run`` with 2 workers in a child process,
+    Ctrl-C to its process group (as a terminal sends it), then no process of its session remains;
+    the message counts the runs that were recorded (not 0: summaries come only at the end)."""
     marker = uuid.uuid4().hex
-    ray_tmp = tempfile.mkdtemp(prefix="lts-ray-")
+    ray_tmp = _ray_tmp()
     env = {**os.environ, "LTS_TEST_MARK": marker, "LTS_RAY_TMPDIR": ray_tmp,
            "LTS_CACHE_DIR": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "lts_core.cli.main", "--db", str(tmp_path / "c.duckdb"), "bench",
-           "--suite", "demo", "--policies", "none,all,dedup", "-k", "2,3,5", "--seeds", "0,1,2",
-           "--embedder", "hash", "--workers", "2", "--out", str(tmp_path / "out")]
+    cmd = [sys.executable, "-m", "lts_core.cli.main", "--db", str(tmp_path / "c.duckdb"), "run",
+           "--suite", "demo", "--policy", "none,all,dedup", "-k", "2", "--seeds", "0,1,2",
+           "--workers", "2"]
     p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, start_new_session=True)
     err = bytearray()
@@ -89,28 +97,33 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_ray_process(tmp_path):
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
-    text = bytes(err).decode(errors="replace")
+        text = bytes(err).decode(errors="replace")
+        deadline = time.time() + 20
+        while _processes_with(marker) and time.time() < deadline:
+            time.sleep(0.5)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert p.returncode == 130, text[-2000:]
-    assert "interrupted" in text
-    deadline = time.time() + 20
-    while _processes_with(marker) and time.time() < deadline:
-        time.sleep(0.5)
     assert _processes_with(marker) == []
     from lts_core.record.store import Store
 
     with Store(tmp_path / "c.duckdb", read_only=True) as s:  # what finished is recorded
         st = s.query("SELECT status, count(*) n FROM runs GROUP BY status")
-    assert set(st.status) <= {"finished", "interrupted"}
-    assert "interrupted" in set(st.status)  # the runs in flight on the workers
+    n = dict(zip(st.status, st.n, strict=True))
+    assert set(n) <= {"finished", "interrupted"}
+    assert n.get("interrupted")  # the runs in flight on the workers
+    said = re.search(r"interrupted \(Ctrl-C\): (\d+) of (\d+) run\(s\) done", text)
+    assert said, text[-2000:]
+    assert int(said.group(1)) == n.get("finished", 0) > 0
 
 
 @pytest.fixture(scope="module")
 def ray_session():
     """One local cluster (2 CPUs) for the module; every WorkerPool below joins it."""
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tempfile.mkdtemp(prefix="lts-ray-"),
-             logging_level="WARNING")
+    tmp = _ray_tmp()
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tmp, logging_level="WARNING")
     yield
     ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _bench(engine, **kw):
@@ -156,8 +169,9 @@ def _killing(pool: WorkerPool, doomed: dict[int, set[int]]) -> None:
 
 
 def test_a_dead_workers_run_is_retried_once_and_recorded(engine, demo_suite, ray_session):
-    """Job 1's worker dies once: retried on a new worker, same figures. Job 0's dies on the retry
-    too: recorded failed, and the batch goes on. Every lost attempt is a ``failed`` run row."""
+    """Job 1's worker dies once: retried, same figures. Job 0's dies on the retry too: recorded
+    failed, and the batch goes on. A lost attempt that was retried is a ``retried`` row naming the
+    run that retried it, so counting finished and failed runs counts each job once."""
     jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(3)]
     expected = [engine.run_task(t, demo_suite, rc).record.runtime_s for t, rc in jobs]
     with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
@@ -168,11 +182,110 @@ def test_a_dead_workers_run_is_retried_once_and_recorded(engine, demo_suite, ray
     assert [s.record.status for s in out] == ["failed", "finished", "finished"]
     assert "not retried again" in out[0].record.error
     assert [s.record.runtime_s for s in out[1:]] == expected[1:]  # the retry plays the same run
-    lost = engine.store.query("SELECT task_id, error FROM runs WHERE batch_id = 'b-retry' AND "
-                              "status = 'failed' ORDER BY created_at")
-    assert sorted(lost.task_id) == sorted([jobs[0][0].id, jobs[0][0].id, jobs[1][0].id])
-    assert lost.error.str.contains("worker died").all()
-    assert lost.error.str.endswith("retried on another worker").sum() == 2
+    rows = engine.store.query("SELECT run_id, task_id, status, error FROM runs "
+                              "WHERE batch_id = 'b-retry'")
+    retried = rows[rows.status == "retried"]
+    assert sorted(retried.task_id) == sorted([jobs[0][0].id, jobs[1][0].id])
+    assert retried.error.str.contains("worker died").all()
+    by_id = rows.set_index("run_id")
+    for err in retried.error:  # each names its retry: the failed second attempt, or the finished run
+        retry = re.search(r"retried as run ([0-9a-f]{12})$", err).group(1)
+        assert by_id.status[retry] in ("failed", "finished")
+    counted = rows[rows.status.isin(["finished", "failed"])]
+    assert sorted(counted.task_id) == sorted(t.id for t, _ in jobs)
+
+
+def _unschedulable(pool: WorkerPool) -> None:
+    """Replacements that can never start (they ask for a resource no node has), as on a cluster
+    whose CPUs are all taken."""
+    pool._new_actor = lambda: pool._cls.options(resources={"lts_nowhere": 1}).remote(pool.settings)
+    pool.start_timeout_s = 4
+
+
+def _watchdog(seconds: float) -> threading.Timer:
+    """Turns a hang into a failure: Ctrl-C in the main thread after ``seconds``."""
+    import _thread
+
+    t = threading.Timer(seconds, _thread.interrupt_main)
+    t.daemon = True
+    t.start()
+    return t
+
+
+def test_a_retry_goes_to_a_live_worker_when_the_replacement_cannot_start(engine, demo_suite,
+                                                                          ray_session):
+    jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(4)]
+    dog = _watchdog(120)
+    try:
+        with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
+            _unschedulable(pool)
+            _killing(pool, {1: {1}})
+            out = play_runs(engine, jobs, "demo", "b-live", pool.opts, pool=pool)
+            assert len(pool.actors) == 1  # the replacement never joined: the live one played all
+    except KeyboardInterrupt:
+        pytest.fail("the retry waited on a replacement that could never start")
+    finally:
+        dog.cancel()
+    assert [s.record.status for s in out] == ["finished"] * 4
+
+
+def test_no_worker_left_ends_the_batch_with_an_error_not_a_wait(engine, demo_suite, ray_session):
+    jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(2)]
+    dog = _watchdog(120)
+    try:
+        with WorkerPool(ScaleOptions(workers=1), engine.settings) as pool:
+            _unschedulable(pool)
+            _killing(pool, {0: {1}})
+            t0 = time.time()
+            with pytest.raises(ScaleError, match="did not start within 4 s.*2 run"):
+                play_runs(engine, jobs, "demo", "b-none", pool.opts, pool=pool)
+            assert time.time() - t0 < 60
+    except KeyboardInterrupt:
+        pytest.fail("the batch waited without end for a worker")
+    finally:
+        dog.cancel()
+    engine.store.flush()
+    rows = engine.store.query("SELECT status, error FROM runs WHERE batch_id = 'b-none'")
+    assert sorted(rows.status) == ["failed", "retried"]  # job 1 never started: no row
+    assert rows.error.str.contains("retried as run").sum() == 1  # linked to its unplayed retry
+    assert rows.error.str.contains("could not be played").sum() == 1
+
+
+class _RayWith:
+    """The ray module, but ``get`` raises ``errors[task_id]`` (once) for that task's run."""
+
+    def __init__(self, errors: dict[str, BaseException]) -> None:
+        self.errors = errors
+
+    def __getattr__(self, name: str):
+        return getattr(ray, name)
+
+    def get(self, ref, *a, **k):
+        value = ray.get(ref, *a, **k)
+        task = value.summary.record.task_id if hasattr(value, "summary") else None
+        if task in self.errors:
+            raise self.errors.pop(task)
+        return value
+
+
+def test_oom_node_and_object_loss_count_as_a_lost_worker(engine, demo_suite, ray_session):
+    """OutOfMemoryError, NodeDiedError and ObjectLostError: the worker is replaced and the run
+    retried, as for a killed worker; the batch is not aborted."""
+    from ray.exceptions import NodeDiedError, ObjectLostError, OutOfMemoryError
+
+    jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(3)]
+    with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
+        errors = [OutOfMemoryError("killed by the memory monitor"), NodeDiedError("node gone"),
+                  ObjectLostError("ab" * 14, None, "")]
+        pool.ray = _RayWith({t.id: e for (t, _), e in zip(jobs, errors, strict=True)})
+        out = play_runs(engine, jobs, "demo", "b-oom", pool.opts, pool=pool)
+        assert pool.replaced == 3
+    assert [s.record.status for s in out] == ["finished"] * 3
+    engine.store.flush()
+    errs = engine.store.query("SELECT error FROM runs WHERE batch_id = 'b-oom' AND "
+                              "status = 'retried'").error
+    assert {re.search(r"\((\w+)\)", e).group(1) for e in errs} == {
+        "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
 
 
 def test_training_with_two_workers_writes_the_weights_of_one(engine, tmp_path, ray_session):
@@ -234,3 +347,114 @@ def test_one_worker_never_imports_ray_and_bad_counts_are_named(tmp_path):
                            text=True, timeout=120)
         assert r.returncode == 2 and "must be at least 1" in r.stderr, r.stderr[-2000:]
     assert not (tmp_path / "b.duckdb").exists()  # nothing ran, no database was made
+
+
+def test_a_config_holding_a_key_is_refused_before_ray_starts(engine, demo_suite, monkeypatch):
+    """Jobs travel through Ray's object store: an API key, a token in a URL or a header value in
+    the options is refused (ConfigError: exit 2 under ``lts``) before any worker is asked for."""
+    from lts_core.learning.episode_sources import RayEpisodes
+    from lts_core.registry import ConfigError
+    from lts_core.scale import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "WorkerPool", lambda *a, **k: pytest.fail("Ray was started"))
+    task = demo_suite.tasks[0]
+    for where, options in [("backend_options.api_key", {"backend_options": {"api_key": "sk-SECRET"}}),
+                           ("backend_options.api_base",
+                            {"backend_options": {"api_base": "https://bob:sk-SECRET@host/v1"}}),
+                           ("backend_options.extra_headers.X-Key",
+                            {"backend_options": {"extra_headers": {"X-Key": "sk-SECRET"}}}),
+                           ("policy_options.api_key", {"policy_options": {"api_key": "sk-SECRET"}})]:
+        rc = fast_config(teams=2, policy="dedup", seed=0, **options)
+        with pytest.raises(ConfigError, match=re.escape(where) + ".*api_key_env"):
+            play_runs(engine, [(task, rc)], "demo", "b-key", ScaleOptions(workers=2))
+    cfg = TrainConfig(suite="demo", tasks=2, backend_options={"api_key": "sk-SECRET"}, workers=2)
+    with pytest.raises(ConfigError, match="backend_options.api_key"):
+        RayEpisodes(engine, cfg)
+
+
+def test_keys_reach_workers_through_the_environment_only(monkeypatch):
+    """The allowed way (the key in the environment, named by ``api_key_env``) passes, and nothing a
+    worker is sent holds the key."""
+    import cloudpickle
+
+    from lts_core.config import Settings
+    from lts_core.runtime.engine import RunConfig
+    from lts_core.scale.pool import refuse_secrets
+    from lts_core.scale.worker import EpisodeJob, RunJob
+
+    key = f"sk-SECRET-{uuid.uuid4().hex}"
+    monkeypatch.setenv("LTS_TEST_API_KEY", key)
+    opts = {"api_key_env": "LTS_TEST_API_KEY", "api_base": "http://localhost:8000/v1"}
+    rc = RunConfig(backend="openai/gpt-4o-mini", backend_options=opts)
+    tc = TrainConfig(suite="demo", backend="openai/gpt-4o-mini", backend_options=opts, workers=2)
+    refuse_secrets([rc, tc])
+    for sent in (RunJob("t1", "demo", rc, "b"), EpisodeJob("t1", 0, "tid", tc), Settings.from_env()):
+        blob = cloudpickle.dumps(sent)
+        assert key.encode() not in blob and b"sk-SECRET" not in blob
+
+
+def test_lts_run_refuses_a_key_in_the_options_with_exit_2(tmp_path):
+    args = ["--db", str(tmp_path / "k.duckdb"), "run", "--suite", "demo", "--limit", "1",
+            "--backend", "openai/gpt-4o-mini", "--backend-options",
+            '{"api_key": "sk-SECRET-123456"}', "--workers", "2"]
+    code = ("import sys; from lts_core.cli.main import main; "
+            f"rc = main({args!r}); assert 'ray' not in sys.modules, 'ray was imported'; sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "backend_options.api_key" in r.stderr and "api_key_env" in r.stderr
+    assert "sk-SECRET" not in r.stderr + r.stdout
+
+
+def test_ctrl_c_during_training_on_workers_records_the_episodes_in_flight(engine, ray_session):
+    """As sequential training does: the episodes in flight when Ctrl-C comes are recorded
+    ``interrupted`` (here Ctrl-C comes as the third episode is handed out: one is in flight)."""
+    from lts_core.learning.episode_sources import RayEpisodes
+    from lts_core.policies.controller import AdmissionController
+
+    cfg = TrainConfig(suite="demo", tasks=2, epochs=1, episodes=2, batch_tasks=2, teams=2,
+                      embedder="hash", controller=ControllerConfig(width=32, heads=2, ff=32,
+                                                                   layers=1), workers=2)
+    src = RayEpisodes(engine, cfg)
+
+    def ctrl_c(actor, j: int, attempt: int) -> None:
+        if j == 2:
+            raise KeyboardInterrupt
+
+    src.pool.fault_hook = ctrl_c
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            src.play_groups([0, 1], 0, "ctrlc", AdmissionController(cfg.controller))
+    finally:
+        src.close()
+    engine.store.flush()
+    st = engine.store.query("SELECT status FROM runs WHERE batch_id = 'train-ctrlc'").status
+    assert sorted(st) == ["finished", "interrupted"]
+
+
+def test_ctrl_c_while_a_result_is_written_leaves_every_run_recorded_once(engine, demo_suite,
+                                                                        ray_session, monkeypatch):
+    """A Ctrl-C that comes while a returned run's records are replayed waits for the replay and for
+    the run to leave the in-flight list: that run is recorded whole (``finished``), once, and the
+    run still in flight is recorded ``interrupted``; no run is left ``running`` or counted twice."""
+    jobs = [(demo_suite.tasks[i], fast_config(teams=2, policy="dedup", seed=0)) for i in range(4)]
+    write, calls = engine.store.write, [0]
+
+    def write_then_ctrl_c(rec) -> None:
+        calls[0] += 1
+        if calls[0] == 3:  # the first returned run, mid-replay
+            os.kill(os.getpid(), signal.SIGINT)
+        write(rec)
+
+    monkeypatch.setattr(engine.store, "write", write_then_ctrl_c)
+    done = []
+    with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
+        with pytest.raises(KeyboardInterrupt):
+            play_runs(engine, jobs, "demo", "b-race", pool.opts, pool=pool,
+                      progress=lambda i, n: done.append(i))
+    monkeypatch.undo()
+    engine.store.flush()
+    rows = engine.store.query("SELECT task_id, status FROM runs WHERE batch_id = 'b-race'")
+    assert rows.task_id.is_unique
+    assert sorted(rows.status) == ["finished", "interrupted"]
+    assert done == [1]
