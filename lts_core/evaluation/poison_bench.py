@@ -6,7 +6,8 @@ seed, task). Per (policy, K), mean ± std over seeds:
 - ``read_%``: runs in which some team read a planted entry; ``reads``: planted reads per run;
 - ``EM_clean`` / ``EM_poisoned`` and ``EM_lost`` = clean - poisoned (points);
 - ``flipped``: runs right without poison and wrong with it (per seed, summed over tasks);
-- ``repeated``: runs whose final answer is a planted wrong answer that a team read.
+- ``repeated``: runs whose final answer is a wrong answer entry that a team read (planted, or
+  written by a team that was misled).
 """
 
 from __future__ import annotations
