@@ -10,13 +10,12 @@ the figures the pages show. No Streamlit here.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from app import data
-from lts_core.registry import memory_off_policies
+from lts_core.registry import baseline_policy
 from lts_core.runtime.engine import RunConfig
 
 _lock = threading.Lock()
@@ -36,21 +35,10 @@ class Counterfactual:
     played: bool  # played by the dashboard (batch cf-...), not recorded by a user
 
 
-def memory_off_policy() -> str:
-    """The registry's memory-off policy (the M1-Parallel baseline)."""
-    return memory_off_policies()[0]
-
-
 def config_of(run: dict[str, Any]) -> RunConfig:
-    """The run's RunConfig with memory off, on the virtual executor."""
-    try:
-        raw = json.loads(run.get("config_json") or "{}").get("run", {})
-    except ValueError:
-        raw = {}
-    names = {f.name for f in dataclasses.fields(RunConfig)}
-    cfg = RunConfig(**{k: v for k, v in raw.items() if k in names})
-    return dataclasses.replace(cfg, policy=memory_off_policy(), policy_options={},
-                               executor="virtual")
+    """The run's RunConfig with memory off (the registry's baseline), on the virtual executor."""
+    return dataclasses.replace(RunConfig.of_recorded(run.get("config_json")),
+                               policy=baseline_policy(), policy_options={}, executor="virtual")
 
 
 def playing(run_id: str) -> bool:

@@ -55,5 +55,17 @@ class RunConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
 
+    @classmethod
+    def of_recorded(cls, config_json: str | None) -> RunConfig:
+        """The settings a recorded run was played with (``runs.config_json``'s ``run`` part; secrets
+        there are masked). Fields this version does not know are dropped; a missing or unreadable
+        record gives the defaults."""
+        try:
+            raw = json.loads(config_json or "{}").get("run", {})
+        except (ValueError, AttributeError):
+            raw = {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
 
 __all__ = ["STOP_RULES", "ConfigError", "RunConfig"]
