@@ -19,7 +19,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + signal number, as shells report it
+# Both exit 130, the code of an interrupted command: SIGTERM is handled like Ctrl-C (the message
+# names the signal); a shell would report 143 only for a process that SIGTERM killed unhandled.
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 130}
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 _state: dict[str, Any] = {"signal": None, "count": 0, "previous": {}}

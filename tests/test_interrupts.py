@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM end an ``lts run`` batch at once (issue 9, section 3): exit 130 / 143, one line
+"""Ctrl-C and SIGTERM end an ``lts run`` batch at once (issue 9, section 3): exit 130 (both), one line
 on stderr and no traceback, the run in progress recorded ``interrupted`` by the process itself, the
 finished runs kept, no team recorded as failed. Real processes and real signals; each test waits for
 a known point (a line on stderr, or rows in the database) before signalling, so a loaded machine only
@@ -38,7 +38,7 @@ def test_the_flag_outlives_a_swallowed_interrupt() -> None:
             signal.raise_signal(signal.SIGINT)  # a second signal: counted, nothing raised
             with pytest.raises(KeyboardInterrupt):
                 interrupts.check()
-        assert interrupts.exit_code() == 143 and interrupts.name() == "SIGTERM"
+        assert interrupts.exit_code() == 130 and interrupts.name() == "SIGTERM"
     finally:
         interrupts.restore()
     assert interrupts.requested() is None
@@ -86,7 +86,7 @@ def test_ctrl_c_inside_a_duckdb_query_ends_the_batch(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C"),
-                                                   (signal.SIGTERM, 143, "SIGTERM")])
+                                                   (signal.SIGTERM, 130, "SIGTERM")])
 def test_signal_ends_a_virtual_batch(tmp_path: Path, sig: int, code: int, name: str) -> None:
     db = tmp_path / "b.duckdb"
     lts = Lts(db, *BATCH, plain=True)
@@ -138,3 +138,38 @@ def test_ctrl_c_during_the_imports(tmp_path: Path) -> None:
         lts.kill()
     assert lts.proc.returncode == 130, lts.stderr[-3000:]
     assert "Traceback" not in lts.stderr and "interrupted (Ctrl-C)" in lts.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_with_threads_on_a_stalled_model(tmp_path: Path, sig: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `threads` executor with every model call stalled: the signal used to leave the team
+    threads writing their cancelled calls into the closed store (`Exception in thread lts-team-0
+    ... StoreError: the store is closed`). Now they are joined first: no traceback, the calls kept."""
+    from llm_fakes import FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    db = tmp_path / "t.duckdb"
+    with FakeOpenAIServer() as srv:
+        srv.script = [(200, None, 60.0)] * 50  # every call stalls for a minute
+        lts = Lts(db, "run", "--suite", "demo", "--limit", "2", "--teams", "3", "--policy", "none",
+                  "--backend", "openai/m", "--api-base", srv.url, "--executor", "threads", "-q",
+                  plain=True)
+        try:
+            deadline = time.monotonic() + 180
+            while len(srv.requests) < 3 and time.monotonic() < deadline:  # every team in a call
+                assert lts.proc.poll() is None, lts.stderr
+                time.sleep(0.1)
+            took = lts.signal_and_wait(sig)
+        finally:
+            lts.kill()
+    assert lts.proc.returncode == 130, lts.stderr
+    assert "Traceback" not in lts.stderr and "Exception in thread" not in lts.stderr, lts.stderr
+    assert took < EXIT_WITHIN_S + 2, took
+    assert f"interrupted ({interrupts.NAMES[sig]})" in lts.stderr
+    runs, teams = _state(db)
+    assert [r[0] for r in runs] == ["interrupted"] and teams == {"cancelled"}
+    with Store(db, read_only=True) as s:  # each team's abandoned call is recorded, not lost
+        calls = s.query("SELECT team_idx, ok FROM llm_calls")
+    assert sorted(calls.team_idx) == [0, 1, 2] and not calls.ok.any()

@@ -13,15 +13,19 @@
 
 ``execute(run)`` returns the run-clock time at which the last team stopped. Under the ``lts``
 command a Ctrl-C or SIGTERM stops the run's teams and raises KeyboardInterrupt from ``execute``, also
-when a library swallowed the first one (``lts_core.interrupts``).
+when a library swallowed the first one (``lts_core.interrupts``). Before it raises, the teams'
+threads get up to ``STOP_WAIT_S`` to record their cancelled calls, so the run is finalized after them
+and the store is not closed under them; a thread still busy after that ends silently (no traceback).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
@@ -114,6 +118,9 @@ class _RealTimeLoop:
                     for f in done:
                         self.inflight.pop(f)  # never committed: the run had stopped
                     interrupts.check()
+        except BaseException:
+            _stop_and_wait(run, [(f.exception, lambda f=f: not f.done()) for f in self.inflight])
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         interrupts.check()
@@ -145,6 +152,26 @@ def _timed_step(run: Run, team: object, now: float) -> tuple[object, float]:
     return pending, time.monotonic()
 
 
+STOP_WAIT_S = 2.0  # after an interrupt, how long the teams' threads get to record their last calls
+
+
+def _stop_and_wait(run: Run, waiters: list[tuple[Callable[[float], object], Callable[[], bool]]]
+                   ) -> None:
+    """Stop ``run`` (wakes calls in flight) and give its threads up to ``STOP_WAIT_S`` in all to
+    record what they were doing (a cancelled call, the team's end) before the caller finalizes the
+    run and the command closes the store. ``waiters``: (wait(timeout), still_running) per thread."""
+    run.stopped = True
+    run.stop_event.set()
+    deadline = time.monotonic() + STOP_WAIT_S
+    for wait_for, running in waiters:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if running():
+            with contextlib.suppress(BaseException):  # a second Ctrl-C, or the step's own error
+                wait_for(left)
+
+
 class ThreadExecutor:
     name = "threads"
     real_clock = True
@@ -158,26 +185,36 @@ class ThreadExecutor:
 
         def worker(team) -> None:
             t = 0.0
-            while not team.done and not run.stopped:
-                pending = run.safe_step(team, t)
-                if pending is None:
-                    break
-                t_end = t + pending.duration
-                # real LLM time has already elapsed; sleep out the modelled rest
-                if run.stop_event.wait(max(0.0, (t_end - clock()) / speed)):
-                    break
-                run.commit(pending, t_end)
-                t = t_end
+            try:
+                while not team.done and not run.stopped:
+                    pending = run.safe_step(team, t)
+                    if pending is None:
+                        break
+                    t_end = t + pending.duration
+                    # real LLM time has already elapsed; sleep out the modelled rest
+                    if run.stop_event.wait(max(0.0, (t_end - clock()) / speed)):
+                        break
+                    run.commit(pending, t_end)
+                    t = t_end
+            except Exception:
+                if not run.stopped:
+                    raise
+                # a write after the run was stopped (its store may be closed by now): the run's
+                # record is final; nothing to report, and no traceback for the user
 
         threads = [threading.Thread(target=worker, args=(tm,), name=f"lts-team-{tm.idx}", daemon=True)
                    for tm in run.teams]
         with interrupts.stopping(run):
-            for th in threads:
-                th.start()
-            for th in threads:
-                while th.is_alive():
-                    th.join(0.2)  # wake up for Ctrl-C
-                    interrupts.check()
+            try:
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    while th.is_alive():
+                        th.join(0.2)  # wake up for Ctrl-C
+                        interrupts.check()
+            except BaseException:
+                _stop_and_wait(run, [(th.join, th.is_alive) for th in threads])
+                raise
         interrupts.check()
         return max([tm.rec.t_end or 0.0 for tm in run.teams] + [0.0])
 
