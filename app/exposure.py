@@ -34,15 +34,11 @@ class SettingError(ValueError):
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` is not an http(s) server address, or None when it is one."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        return f"“{url}” is not a valid URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url.strip():
-        return f"“{url}” is not an http(s) URL such as http://127.0.0.1:8000/v1"
-    return None
+    """Why ``url`` is not an http(s) server address, or None (``lts_core.backends.llm_checks``, the
+    one definition, imported here on first use: it loads the engine)."""
+    from lts_core.backends.llm_checks import url_problem as problem
+
+    return problem(url)
 
 
 def normalise(url: str) -> str:

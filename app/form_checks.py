@@ -6,14 +6,11 @@ the form shows every message and keeps its start button disabled until none is l
 
 from __future__ import annotations
 
-import functools
-import os
-
-from app.exposure import ApiBasePolicy, url_problem
+from app.exposure import ApiBasePolicy
+from lts_core.backends import llm_checks
 
 SEED_HELP = "use whole numbers: 0, or 0,1,2, or a range 0-4"
 MAX_SEED = 2**31 - 1
-KEYLESS_WITH_BASE = ("openai", "hosted_vllm")  # a local OpenAI-compatible server needs no key
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -49,59 +46,17 @@ def int_problem(label: str, value: object, lo: int, hi: int) -> str | None:
     return None
 
 
-@functools.cache
-def known_providers() -> frozenset[str]:
-    """litellm's provider names (imported on first use: litellm takes seconds to import)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download
-    import litellm
-
-    return frozenset(str(getattr(p, "value", p)) for p in litellm.provider_list)
-
-
-def _custom_providers() -> set[str]:
-    import litellm
-
-    return {str(p.get("provider")) for p in (litellm.custom_provider_map or [])}
+DASHBOARD_KEY_HINT = ("start the dashboard with {vars} set (for example {first}=… make run); the "
+                      "form never asks for keys")
 
 
 def llm_problems(model: str, api_base: str, policy: ApiBasePolicy) -> list[str]:
-    """What is wrong with an LLM back-end setting before any run is started (empty: nothing).
-
-    Keys are looked up in this process's environment (the one runs will use)."""
-    model, api_base = model.strip(), api_base.strip()
-    provider, slash, name = model.partition("/")
-    if not slash or not provider or not name:
-        return ["Model: write a litellm model string, provider/model, such as openai/gpt-4o-mini"]
-    out: list[str] = []
-    if provider not in known_providers() | _custom_providers():
-        out.append(f"Model: “{provider}” is not a provider litellm knows; start the model with "
-                   "one, e.g. openai/, anthropic/, ollama/ or hosted_vllm/")
-    if api_base:
-        if (why := url_problem(api_base)) is not None:
-            out.append(f"API base: {why}")
-        elif (why := policy.problem(api_base)) is not None:
-            out.append(f"API base: {why}")
-    if out:
-        return out
-    missing = _missing_keys(model, api_base)
-    if missing:
-        out.append(f"No key for {provider} in the dashboard's environment: start the dashboard with "
-                   f"{' and '.join(missing)} set (for example {missing[0]}=… make run); the form "
-                   "never asks for keys")
+    """What is wrong with an LLM back-end setting before any run is started (empty: nothing):
+    ``lts_core.backends.llm_checks`` (the checks ``lts run`` makes too), then this dashboard's
+    API-base policy. Keys are looked up in this process's environment (the one runs will use)."""
+    out = llm_checks.llm_problems(model, api_base, model_label="Model", base_label="API base",
+                                  where="the dashboard's environment", key_hint=DASHBOARD_KEY_HINT)
+    base_ok = bool(api_base.strip()) and llm_checks.url_problem(api_base) is None
+    if base_ok and (why := policy.problem(api_base)) is not None:
+        out = [p for p in out if not p.startswith("No key for")] + [f"API base: {why}"]
     return out
-
-
-def _missing_keys(model: str, api_base: str) -> list[str]:
-    provider = model.split("/", 1)[0]
-    if api_base and provider in KEYLESS_WITH_BASE:
-        return []
-    import litellm
-
-    try:
-        found = litellm.validate_environment(model=model)
-    except Exception:  # litellm could not tell: the run will say
-        return []
-    missing = [k for k in found.get("missing_keys") or [] if not os.environ.get(k)]
-    if api_base:
-        missing = [k for k in missing if not k.endswith("_API_BASE")]
-    return missing

@@ -10,7 +10,7 @@ Options (``RunConfig.backend_options``, ``lts run --backend-options '{...}'``):
 | api_key_env       | None    | name of the env var with the key (default: litellm's usual vars) |
 | temperature       | 0.0     | sampling temperature of every call                               |
 | max_tokens        | 512     | completion cap of orchestrator calls (summaries 48, judge 3)     |
-| timeout           | 120     | seconds per HTTP request                                         |
+| timeout           | 60      | seconds an attempt may take, a hard limit (llm_client)           |
 | num_retries       | 3       | extra attempts on 429 / 5xx / timeouts, with exponential backoff |
 | backoff_s         | 1.0     | first backoff wait (doubles, jittered, capped at max_backoff_s)  |
 | structured        | auto    | auto / json_schema / json_object_schema / json_object / none     |
@@ -310,6 +310,7 @@ class LLMBackend(Backend):
 
     name = "llm"
     simulated = False
+    option_sources = (LLMClient, AgentParams)  # where **options go (their types are checked)
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         known = set(CLIENT_OPTIONS) | set(AgentParams.__dataclass_fields__)

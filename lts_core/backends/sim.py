@@ -378,6 +378,7 @@ class SimBackend(Backend):
 
     name = "sim"
     simulated = True
+    option_sources = (SimParams,)  # where **params go (their types are checked)
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(SimParams.__dataclass_fields__)

@@ -74,6 +74,7 @@ def p_yes_from_logprobs(content: list[Any] | None) -> float | None:
 class LLMJudgePolicy(AdmissionPolicy):
     name = "llm-judge"
     score_label = "P(YES), the judge's probability of YES"
+    option_sources = (LLMClient,)  # where **client_options go (their types are checked)
 
     def __init__(self, model: str | None = None, *, threshold: float = 0.5, logprobs: bool = True,
                  max_keys: int = 30, output_chars: int = 1500, **client_options: Any) -> None:

@@ -121,3 +121,13 @@ def test_allowed_api_bases_are_a_choice(finished_db, monkeypatch):
     pick.set_value("http://gpu2:8000/v1").run()
     no_exception(at)
     assert not at.error and not at.button(key="l_go").disabled
+
+
+def test_ollama_needs_no_key_nor_base(finished_db, monkeypatch):
+    """It used to say "No key for ollama ... start the dashboard with OLLAMA_API_BASE set", though
+    litellm finds a local Ollama by itself."""
+    monkeypatch.delenv("OLLAMA_API_BASE", raising=False)
+    at = _launch(finished_db, monkeypatch)
+    body = _llm(at, "ollama/qwen3:8b")
+    assert "No key for" not in body and "OLLAMA_API_BASE" not in body
+    assert not at.button(key="l_go").disabled

@@ -67,3 +67,58 @@ def test_options_per_policy() -> None:
         "dedup": {"similarity": 0.8}, "all": {}}
     with pytest.raises(ConfigError, match="the options of 'dedup' must be a JSON object"):
         options_per_policy({"dedup": 0.8}, ["dedup"])
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"policy": "dedup", "policy_options": {"threshold": "abc"}},
+     "policy 'dedup': option threshold must be a number, got 'abc'"),
+    ({"policy": "dedup", "policy_options": {"similarity": True}},
+     "policy 'dedup': option similarity must be a number, got True"),
+    ({"policy": "learned", "policy_options": {"sample": "yes"}},
+     "policy 'learned': option sample must be true or false, got 'yes'"),
+    ({"policy": "llm-judge", "policy_options": {"model": "openai/j", "timeout": "abc"}},
+     "policy 'llm-judge': option timeout must be a number, got 'abc'"),
+    ({"policy": "llm-judge", "policy_options": {"model": "openai/j", "max_keys": 2.5}},
+     "policy 'llm-judge': option max_keys must be a whole number, got 2.5"),
+    ({"backend": "openai/m", "backend_options": {"api_base": "http://127.0.0.1:9/v1",
+                                                 "timeout": "abc"}},
+     "back-end 'openai/m': option timeout must be a number, got 'abc'"),
+    ({"backend": "openai/m", "backend_options": {"api_base": "http://127.0.0.1:9/v1",
+                                                 "max_stalls": "3"}},
+     "back-end 'openai/m': option max_stalls must be a whole number, got '3'"),
+    ({"backend_options": {"skill": "high"}}, "back-end 'sim': option skill must be a number"),
+])
+def test_option_types_are_named(kw, needle) -> None:
+    """They used to surface as Python's own text: '<=' not supported between 'float' and 'str'."""
+    cfg = fast_config(**kw)
+    cfg.validate()
+    with pytest.raises(ConfigError) as ei:
+        check_components(cfg)
+    assert needle in str(ei.value) and "not supported" not in str(ei.value)
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"backend": "bogusprov/x"}, "--backend: “bogusprov” is not a provider litellm knows"),
+    ({"backend": "openai/m", "backend_options": {"api_base": "not a url"}},
+     "--api-base: “not a url” is not an http(s) URL"),
+    ({"backend": "openai/gpt-4o-mini"}, "No key for openai in the environment: set OPENAI_API_KEY"),
+    ({"policy": "llm-judge", "policy_options": {"model": "anthropic/x"}},
+     "No key for anthropic in the environment: set ANTHROPIC_API_KEY (for example "
+     "ANTHROPIC_API_KEY=… lts …), or name another variable with --policy-options"),
+])
+def test_llm_settings_are_checked_before_any_run(kw, needle, monkeypatch) -> None:
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = fast_config(**kw)
+    cfg.validate()
+    with pytest.raises(ConfigError) as ei:
+        check_components(cfg)
+    assert needle in str(ei.value)
+
+
+def test_sim_and_local_servers_need_nothing(monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OLLAMA_API_BASE", raising=False)
+    for kw in ({}, {"backend": "ollama/qwen3:8b"},
+               {"backend": "openai/m", "backend_options": {"api_base": "http://127.0.0.1:9/v1"}}):
+        check_components(fast_config(**kw))
