@@ -1,9 +1,11 @@
 """``lts run``: check everything, then run the batch; a failed run is named, an interrupt is recorded.
 
 Order: the task file is loaded and checked first (a bad file never creates the database), then every
-setting of every job (``lts_core.runtime.checks``: names, numbers, options; the policy and back-end are built
-once), and only then is the database opened and the first run started. Exit status: 0 when every run
-finished, 1 when any run failed (one line per failed run on stderr), 2 for a bad setting or file,
+setting of every job (``lts_core.runtime.checks``: names, numbers, option types, an LLM's model, API
+base and key; the policy and back-end are built once), and only then is the database opened and the
+first run started. Exit status: 0 when every run finished (a run whose llm-judge calls failed gets a
+warning line: it finished, its failed calls counted as NO), 1 when any run failed (one line per
+failed run on stderr), 2 for a bad setting or file,
 130 on Ctrl-C or SIGTERM (the run in progress is recorded ``interrupted``). With
 ``--workers N`` / ``--ray-address`` the runs are played on Ray workers (``lts_core.scale.pool``).
 """
@@ -113,6 +115,28 @@ def run_one(engine: Engine, task: Task, suite: Suite, cfg: RunConfig, batch: str
         return run.summary()
 
 
+def judge_warnings(store: Store, summaries: list[RunSummary]) -> list[str]:
+    """One line per run whose llm-judge calls failed (the run still finishes: a failed judge call
+    counts as NO, so the step is not admitted, and the exit status stays 0 when the runs did)."""
+    runs = {s.record.run_id: s.record for s in summaries if s.record.policy == "llm-judge"}
+    ids = list(runs)
+    if not ids:
+        return []
+    store.flush()
+    df = store.query("SELECT run_id, count(*) AS n, count(*) FILTER (WHERE NOT ok) AS failed, "
+                     "min(error) FILTER (WHERE NOT ok) AS error FROM llm_calls "
+                     "WHERE purpose = 'judge' AND list_contains(?, run_id) GROUP BY run_id", [ids])
+    out = []
+    for r in df[df.failed > 0].itertuples():
+        which = "all" if r.failed == r.n else f"{r.failed} of"
+        rec = runs[r.run_id]
+        out.append(f"warning: run {r.run_id} (task {rec.task_id}, seed {rec.seed}): {which} {r.n} "
+                   "llm-judge call(s) failed "
+                   f"({(r.error or '').strip()[:160]}); a failed call counts as NO, so "
+                   f"{'no step was' if r.failed == r.n else 'those steps were not'} admitted")
+    return out
+
+
 def _failure_line(s: RunSummary) -> str:
     r = s.record
     err = (r.error or "no error recorded").strip().splitlines()[0][:240]
@@ -176,6 +200,8 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     print(format_table(summarize(queries.run_metrics(store, [s.record.run_id for s in summaries]))))
     print(f"\n{len(summaries)} runs in {wall:.1f} s wall; runtime_s is the mean clock time per task "
           f"from start to final answer{' (modelled)' if simulated else ''}. Recorded in {store.path}")
+    for line in judge_warnings(store, summaries):
+        print(line, file=sys.stderr)
     failed = [s for s in summaries if s.record.status != "finished"]
     for s in failed:
         print(_failure_line(s), file=sys.stderr)
