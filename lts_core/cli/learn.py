@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from lts_core.cli.out_paths import checkpoint_problem, folder_problem
+from lts_core.cli.arg_checks import check_checkpoint_out, check_folder_out, count
 from lts_core.learning.recipes import RECIPES
 from lts_core.registry import is_simulated
 from lts_core.scale.pool import add_scale_args
@@ -60,8 +60,7 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
     from lts_core.scale.pool import ScaleError
 
     try:
-        if args.out and (why := checkpoint_problem(args.out)) is not None:  # before any training
-            raise ValueError(why)
+        check_checkpoint_out(args.out)  # before any training
         ctrl = ControllerConfig(width=args.width, layers=args.layers, heads=args.heads, ff=args.ff,
                                 init_p_yes=args.init_p_yes, support_input=args.support_input)
         cfg = train_config_from_args(vars(args), backend_options=backend_options(args),
@@ -197,9 +196,7 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
     )
     from lts_core.runtime.engine import Engine
 
-    if (why := folder_problem(args.out)) is not None:  # before any run, as `lts export` does
-        print(f"error: {why}", file=sys.stderr)
-        return 2
+    check_folder_out(args.out)  # before any run, as `lts export` does (a ValueError: exit 2)
     if args.combine:
         dirs = [Path(d) for d in _csv(args.combine)]
         missing = [str(d) for d in dirs if not (d / "summary.csv").is_file()]
@@ -272,7 +269,6 @@ def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
 
 
 def add_bench_parser(sub, open_store: StoreOpener) -> None:
-    from lts_core.cli.main import _count  # the positive-count parser of `lts run --limit`
     b = sub.add_parser("bench", help="compare policies over a suite, K and seeds; tables and plots")
     a = b.add_argument
     a("--suite", default="hotpotqa-dev")
@@ -281,7 +277,7 @@ def add_bench_parser(sub, open_store: StoreOpener) -> None:
       "bound is always added")
     a("--teams", "-k", type=_ints, default=[2, 3, 5, 10], help="comma-separated K")
     a("--seeds", type=_ints, default=[0, 1, 2])
-    a("--limit", type=_count(1), help="only the first N tasks")
+    a("--limit", type=count(1), help="only the first N tasks")
     a("--thresholds", type=_floats, help="also run learned at each P(YES) threshold (rows "
       "learned@T): the learned policy's accuracy/runtime curve")
     a("--poison", type=int, help="plant N wrong entries in every run's bank and run each setting "

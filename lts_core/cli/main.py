@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 from lts_core import config as _config  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP first)
 from lts_core import interrupts
+from lts_core.cli.arg_checks import count as _count
 from lts_core.cli.data import cmd_data, cmd_export
 from lts_core.config import Settings
 from lts_core.registry import EXECUTORS, POLICIES, backend_help
@@ -28,21 +28,6 @@ def _ints(s: str) -> list[int]:
         return [int(x) for x in _csv(s)]
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from e
-
-
-def _count(lo: int) -> Callable[[str], int]:
-    """An argparse type: a whole number >= ``lo``."""
-
-    def parse(s: str) -> int:
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {v}")
-        return v
-
-    return parse
 
 
 _OPEN_STORES: list = []  # closed by main() however a command ends (error exits included)
