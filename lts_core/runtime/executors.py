@@ -25,7 +25,7 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,22 +33,39 @@ from lts_core import interrupts
 from lts_core.registry import EXECUTORS
 
 if TYPE_CHECKING:
-    from lts_core.runtime.run import Run
+    from lts_core.runtime.team import PendingStep, Team
+
+
+class Playable(Protocol):
+    """What an executor needs of a run (``runtime.run.Run`` is one; the tests use a fake): its
+    teams, a stop flag and the event that wakes sleeping teams, the clock speed, whether its steps
+    take real time, and a step's two halves. ``safe_step`` computes a step (None: the team ended or
+    failed, recorded by the run); ``commit`` makes it visible at its end time."""
+
+    teams: Sequence[Team]
+    stopped: bool
+    stop_event: threading.Event
+    speed: float  # run-clock seconds per real second (threads)
+    real_time_steps: bool  # the back-end's calls take real time (not a simulator)
+
+    def safe_step(self, team: Team, now: float) -> PendingStep | None: ...
+
+    def commit(self, p: PendingStep, t_end: float) -> None: ...
 
 
 class Executor(Protocol):
     name: str
     real_clock: bool  # steps take real time, scaled by ``RunConfig.speed`` (a run can be watched)
 
-    def execute(self, run: Run) -> float: ...
+    def execute(self, run: Playable) -> float: ...
 
 
 class VirtualExecutor:
     name = "virtual"
     real_clock = False
 
-    def execute(self, run: Run) -> float:
-        if not getattr(getattr(run, "backend", None), "simulated", True):
+    def execute(self, run: Playable) -> float:
+        if run.real_time_steps:
             return _RealTimeLoop(run).execute()
         seq = itertools.count()
         heap: list[tuple[float, int, str, object]] = []
@@ -82,7 +99,7 @@ class _RealTimeLoop:
     for the same call times; K teams waiting on a model cost about the wall time of one team.
     """
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Playable) -> None:
         self.run = run
         self.seq = itertools.count()
         self.heap: list[tuple[float, int, str, object]] = []
@@ -146,7 +163,7 @@ class _RealTimeLoop:
         return min(0.2, max(0.001, gap))  # wake up for Ctrl-C at least every 0.2 s
 
 
-def _timed_step(run: Run, team: object, now: float) -> tuple[object, float]:
+def _timed_step(run: Playable, team: object, now: float) -> tuple[object, float]:
     """``run.safe_step(team, now)`` and the wall time it ended."""
     pending = run.safe_step(team, now)  # type: ignore[arg-type]
     return pending, time.monotonic()
@@ -155,7 +172,7 @@ def _timed_step(run: Run, team: object, now: float) -> tuple[object, float]:
 STOP_WAIT_S = 2.0  # after an interrupt, how long the teams' threads get to record their last calls
 
 
-def _stop_and_wait(run: Run, waiters: list[tuple[Callable[[float], object], Callable[[], bool]]]
+def _stop_and_wait(run: Playable, waiters: list[tuple[Callable[[float], object], Callable[[], bool]]]
                    ) -> None:
     """Stop ``run`` (wakes calls in flight) and give its threads up to ``STOP_WAIT_S`` in all to
     record what they were doing (a cancelled call, the team's end) before the caller finalizes the
@@ -176,8 +193,8 @@ class ThreadExecutor:
     name = "threads"
     real_clock = True
 
-    def execute(self, run: Run) -> float:
-        speed = run.config.speed
+    def execute(self, run: Playable) -> float:
+        speed = run.speed
         t0 = time.monotonic()
 
         def clock() -> float:

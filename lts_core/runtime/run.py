@@ -126,6 +126,16 @@ class Run:
 
             plant(self)
 
+    @property
+    def speed(self) -> float:
+        """Run-clock seconds per real second (the threads executor; ``executors.Playable``)."""
+        return self.config.speed
+
+    @property
+    def real_time_steps(self) -> bool:
+        """Whether the back-end's calls take real time (an LLM), not simulated time."""
+        return not self.backend.simulated
+
     def safe_step(self, team: Team, now: float) -> PendingStep | None:
         """``team.step(now)``, or None after recording the team's failure."""
         if team.done or self.stopped:

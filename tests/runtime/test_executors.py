@@ -44,7 +44,8 @@ class FakeRun:
         self.teams = teams
         self.stopped = False
         self.stop_event = threading.Event()
-        self.config = SimpleNamespace(speed=speed)
+        self.speed = speed
+        self.real_time_steps = False  # a simulated back-end: the virtual executor's event loop
         self.stop_at = stop_at  # (team, step) whose commit stops the run, as stop="first" does
         self.lock = threading.Lock()
         self.starts: list[tuple[int, int, float]] = []  # (team, step, now)
@@ -250,3 +251,15 @@ def test_a_signal_already_received_stops_the_run_before_any_step(executor) -> No
     assert run.stopped is True
     assert run.starts == [] and run.commits == []
     assert run not in interrupts._stoppable
+
+
+def test_a_run_and_the_fake_offer_what_an_executor_needs(engine, demo_suite) -> None:
+    from engine_helpers import fast_config
+
+    from lts_core.runtime.executors import Playable
+
+    needed = set(Playable.__annotations__) | {"safe_step", "commit"}
+    run = engine.prepare_run(demo_suite.tasks[0], demo_suite, fast_config(speed=7.0))
+    assert {n for n in needed if not hasattr(run, n)} == set()
+    assert run.speed == 7.0 and run.real_time_steps is False  # the sim back-end
+    assert {n for n in needed if not hasattr(FakeRun([]), n)} == set()
