@@ -1,8 +1,9 @@
-"""``lts train`` and ``lts bench``: the controller's trainer and the policy comparison.
+"""``lts train``: the controller's trainer, and the flag parsers the learning commands share.
 
-``add_train_parser`` / ``add_bench_parser`` register the sub-commands on the main parser
-(``cli.py``); ``open_store`` is the CLI's (it prints the recovery note and registers the store for
-a clean exit). Training flags left unset take the chosen recipe's value (``recipes.py``).
+``add_train_parser`` registers the sub-command on the main parser (``cli/main.py``); ``open_store``
+is the CLI's (it prints the recovery note and registers the store for a clean exit). Training flags
+left unset take the chosen recipe's value (``recipes.py``); the others default to ``TrainConfig``'s
+and ``ControllerConfig``'s values. ``lts bench`` is ``cli/bench.py``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from lts_core.cli.arg_checks import check_checkpoint_out, check_folder_out, count
+from lts_core.cli.arg_checks import check_checkpoint_out
 from lts_core.learning.recipes import RECIPES
-from lts_core.registry import is_simulated
+from lts_core.registry import backend_help, is_simulated
 from lts_core.scale.pool import add_scale_args
 
 StoreOpener = Callable[[argparse.Namespace], object]
@@ -119,12 +119,15 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     tr = sub.add_parser("train", help="train the learned admission controller (stepwise RL)",
                         description="Unset flags take the recipe's value; docs/controller.md says "
                         "what each does and where each constant comes from.")
+    from lts_core.learning.train_config import TrainConfig as T  # light: no torch
+    from lts_core.policies.controller_config import ControllerConfig as C
+
     a = tr.add_argument
     a("--recipe", default="lts", choices=sorted(RECIPES),
       help="named defaults (lts_core/learning/recipes.py): official = the authors' released code (the "
       "shipped checkpoint's recipe), v1 = this project's first recipe, lts = official's credit "
       "with on-line updates (default; faster to train)")
-    a("--suite", default="hotpotqa-train")
+    a("--suite", default=T.suite)
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "
       "P(YES) threshold after training (e.g. 70:100)")
@@ -137,15 +140,15 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
       "steps; official 10)")
     a("--batch-episodes", type=int, help="with reuse: episodes per gradient step (16)")
     a("--no-accumulate", action="store_true", help="with reuse: this epoch's traces only")
-    a("--teams", "-k", type=int, default=3)
-    a("--backend", default="sim", help="sim, or a litellm model string")
+    a("--teams", "-k", type=int, default=T.teams)
+    a("--backend", default=T.backend, help=backend_help())
     a("--backend-options", help="JSON object of back-end settings")
     a("--api-base", help="API base URL for an LLM back-end")
-    a("--max-steps", type=int, default=30)
-    a("--embedder", default="minilm", help=argparse.SUPPRESS)
+    a("--max-steps", type=int, default=T.max_steps)
+    a("--embedder", default=T.embedder, help=argparse.SUPPRESS)
     a("--lr", type=float, help="AdamW learning rate (v1 1e-3, official 1e-4)")
-    a("--weight-decay", type=float, default=0.01)
-    a("--grad-clip", type=float, default=1.0)
+    a("--weight-decay", type=float, default=T.weight_decay)
+    a("--grad-clip", type=float, default=T.grad_clip)
     a("--temperature", type=float, help="sampling temperature (1.2)")
     a("--epsilon", type=float, help="exploration mixed into sampling (official 0.1)")
     a("--lambda-first", type=float, help="weight of R_first (1)")
@@ -161,19 +164,19 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
       "wrong and that another team fetched (0 = off; live and Ray episodes, not --from-db)")
     a("--cost-alpha", type=float, help="ours: reward -= alpha * runtime / runtime of none on the "
       "same task and seed (0 = off)")
-    a("--reward-metric", choices=["f1", "em"], default="f1")
+    a("--reward-metric", choices=["f1", "em"], default=T.reward_metric)
     a("--no-usage-bonus", action="store_true", help="ablation: beta = 0")
     a("--no-sparsity", action="store_true", help="ablation: lambda_sparse = 0")
     a("--no-group-norm", action="store_true",
       help="ablation: batch-mean baseline instead of per-task group normalisation")
-    a("--width", type=int, default=64)
-    a("--layers", type=int, default=2)
-    a("--heads", type=int, default=4)
-    a("--ff", type=int, default=128)
-    a("--init-p-yes", type=float, default=0.8)
+    a("--width", type=int, default=C.width)
+    a("--layers", type=int, default=C.layers)
+    a("--heads", type=int, default=C.heads)
+    a("--ff", type=int, default=C.ff)
+    a("--init-p-yes", type=float, default=C.init_p_yes)
     a("--support-input", action="store_true",
       help="ours: the controller also reads the share of the names s quotes that o contains")
-    a("--seed", type=int, default=0)
+    a("--seed", type=int, default=T.seed)
     a("--out", help="checkpoint file (default: checkpoints/<train id>.pt beside the DB)")
     a("--resume", help="continue from a checkpoint (its settings; --epochs may grow)")
     a("--from-db", help="train off-line on the runs recorded in this DuckDB file")
@@ -181,120 +184,3 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--quiet", "-q", action="store_true")
     add_scale_args(tr)
     tr.set_defaults(fn=lambda args: cmd_train(args, open_store))
-
-
-# ---------------------------------------------------------------------------------------- bench
-def cmd_bench(args: argparse.Namespace, open_store: StoreOpener) -> int:
-    from tqdm import tqdm
-
-    from lts_core.evaluation.bench import (
-        BenchConfig,
-        combine,
-        markdown_tables,
-        run_bench,
-        write_outputs,
-    )
-    from lts_core.runtime.engine import Engine
-
-    check_folder_out(args.out)  # before any run, as `lts export` does (a ValueError: exit 2)
-    if args.combine:
-        dirs = [Path(d) for d in _csv(args.combine)]
-        missing = [str(d) for d in dirs if not (d / "summary.csv").is_file()]
-        if missing:
-            print(f"error: no summary.csv in {', '.join(missing)} (an `lts bench --out` folder)",
-                  file=sys.stderr)
-            return 2
-        report = dirs[0] / "report.md"
-        title = report.read_text().splitlines()[0] if report.is_file() else ""
-        text, paths = combine(dirs, Path(args.out), title)
-        print(text + "\n\nWrote: " + ", ".join(str(p) for p in paths))
-        return 0
-    policies = _csv(args.policies)
-    llm = not is_simulated(args.backend)
-    if llm and "llm-judge" not in policies and not args.no_judge:
-        policies.append("llm-judge")
-    from lts_core.runtime.checks import options_per_policy, parse_json_object
-    from lts_core.runtime.engine import ConfigError
-
-    try:
-        popts = options_per_policy(parse_json_object(args.policy_options, "--policy-options"),
-                                   policies)  # as in `lts run`: one object for all, or keyed
-        cfg = BenchConfig(suite=args.suite, policies=policies, ks=args.teams, seeds=args.seeds,
-                          limit=args.limit or 0, backend=args.backend,
-                          backend_options=backend_options(args), policy_options=popts,
-                          executor=args.executor, embedder=args.embedder,
-                          thresholds=args.thresholds or [], poison=args.poison or 0,
-                          poison_at_s=args.poison_at, **_scale_fields(args))
-        cfg.validate()
-        cfg.check_components()  # every policy and back-end built once: a bad option exits 2 here
-        from lts_core.config import Settings
-        from lts_core.world.tasks import load_suite
-
-        suite = load_suite(args.suite, Settings.from_env().data_dir, with_pool=False)
-        n_tasks = len(suite.tasks[: args.limit or None])
-    except (ValueError, ConfigError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    store = open_store(args)
-    engine = Engine(store)
-    total = len(cfg.ks) * len(cfg.runs()) * len(cfg.seeds) * n_tasks
-    if cfg.poison:  # runs every setting without and with the poison (lts_core.evaluation.poison_bench)
-        from lts_core.evaluation.poison_bench import cmd_poison
-
-        return cmd_poison(engine, cfg, args, total, n_tasks)
-    from lts_core.scale.pool import ScaleError
-
-    try:
-        with tqdm(total=total, desc="bench", unit="run", disable=args.quiet,
-                  file=sys.stderr) as bar:
-            res = run_bench(engine, cfg, progress=lambda i, n: bar.update(1))
-    except ScaleError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    label = "SIMULATED agents (sim back-end)" if not llm else f"back-end {args.backend}"
-    title = (f"{label} | suite {args.suite} | {n_tasks} tasks x seeds {cfg.seeds} | "
-             f"K in {cfg.ks} | executor {cfg.executor} | stop aggregate | batch {res.batch_id}")
-    print(f"\n{title}\n")
-    print(markdown_tables(res, markdown=not args.plain))
-    paths = write_outputs(res, Path(args.out), title)
-    print(f"\n{len(res.runs)} runs in {res.wall_s:.1f} s wall. Runtimes are mean clock seconds per "
-          f"task{' (modelled)' if not llm else ''}; ± is the std over seeds. Wrote: "
-          + ", ".join(str(p) for p in paths))
-    bad = res.runs[res.runs.status != "finished"]
-    if len(bad):
-        print(f"{len(bad)} run(s) did not finish; see `lts runs --batch {res.batch_id}`",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
-def add_bench_parser(sub, open_store: StoreOpener) -> None:
-    b = sub.add_parser("bench", help="compare policies over a suite, K and seeds; tables and plots")
-    a = b.add_argument
-    a("--suite", default="hotpotqa-dev")
-    a("--policies", default="none,all,dedup,learned",
-      help="comma-separated; llm-judge is added when --backend is an LLM; with sim the oracle "
-      "bound is always added")
-    a("--teams", "-k", type=_ints, default=[2, 3, 5, 10], help="comma-separated K")
-    a("--seeds", type=_ints, default=[0, 1, 2])
-    a("--limit", type=count(1), help="only the first N tasks")
-    a("--thresholds", type=_floats, help="also run learned at each P(YES) threshold (rows "
-      "learned@T): the learned policy's accuracy/runtime curve")
-    a("--poison", type=int, help="plant N wrong entries in every run's bank and run each setting "
-      "with and without them: runs that read one, EM lost (lts_core.runtime.poison)")
-    a("--poison-at", type=float, default=20.0, help="clock second at which planted entries appear")
-    a("--backend", default="sim")
-    a("--backend-options", help="JSON object of back-end settings")
-    a("--api-base")
-    a("--policy-options", help="JSON object of policy settings, as for `lts run`: one object for "
-      "every policy, or keyed by policy name, e.g. '{\"learned\": {\"checkpoint\": \"my.pt\"}}'")
-    a("--no-judge", action="store_true", help="do not add llm-judge for an LLM back-end")
-    a("--executor", default="virtual")
-    a("--embedder", default="minilm", help=argparse.SUPPRESS)
-    a("--out", default="bench-out", help="folder for CSV, report.md and plots")
-    a("--plain", action="store_true", help="fixed-width tables instead of Markdown")
-    a("--combine", help="comma-separated --out folders of earlier benches: join their tables and "
-      "plots into --out without running anything")
-    a("--quiet", "-q", action="store_true")
-    add_scale_args(b)
-    b.set_defaults(fn=lambda args: cmd_bench(args, open_store))

@@ -182,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="exports")
     ex.set_defaults(fn=lambda a: cmd_export(a, _open_store))
 
+    from lts_core.cli.bench import add_bench_parser
     from lts_core.cli.calibrate import add_calibrate_parser
-    from lts_core.cli.learn import add_bench_parser, add_train_parser  # train and bench live there
+    from lts_core.cli.learn import add_train_parser
 
     add_train_parser(sub, _open_store)
     add_calibrate_parser(sub, _open_store)
