@@ -32,7 +32,7 @@ class RunRecord:
     simulated: bool
     config_json: str
     batch_id: str = ""
-    status: str = "running"  # running | finished | failed | interrupted | cancelled
+    status: str = "running"  # running | finished | failed | interrupted | cancelled | retried
     created_at: float = 0.0
     finished_at: float | None = None
     runtime_s: float | None = None  # clock seconds from task start to the final answer

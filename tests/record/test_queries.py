@@ -34,3 +34,18 @@ def test_lts_run_table_is_built_from_the_read_model(run_demo, store) -> None:
     assert all(r["runs"] == 2 and r["seeds"] == 2 for r in rows)
     assert rows[0]["entries"] == 0 and rows[1]["admit_%"] == 100.0
     assert "cross_reads" in format_table(rows)
+
+
+def test_a_batch_counts_results_not_attempts_lost_with_a_worker(store) -> None:
+    from lts_core.record.records import RunRecord
+
+    def run(rid: str, status: str, batch: str = "b1") -> RunRecord:
+        return RunRecord(rid, "t", "demo", "q", "g", "sim", "none", "virtual", "aggregate", 3, 30,
+                         0, True, "{}", batch_id=batch, status=status)
+
+    for r in (run("a", "finished"), run("lost", "retried"), run("a2", "finished"),
+              run("f", "failed"), run("other", "finished", "b2")):
+        store.write(r)
+    store.flush()
+    assert sorted(queries.run_ids_of_batches(store, ["b1"])) == ["a", "a2", "f"]
+    assert "lost" in set(queries.list_runs(store, limit=10).run_id)  # still listed for users

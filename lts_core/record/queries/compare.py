@@ -31,7 +31,10 @@ def count_batches(db: DB, *, internal: bool = False) -> int:
 
 
 def run_ids_of_batches(db: DB, batch_ids: list[str]) -> list[str]:
-    df = db.query("SELECT run_id FROM runs WHERE list_contains(?, batch_id)", [list(batch_ids)])
+    """The runs of these batches that are results: an attempt lost with its Ray worker and played
+    again (status ``retried``, its error names the retry) is left out; ``lts runs`` still lists it."""
+    df = db.query("SELECT run_id FROM runs WHERE list_contains(?, batch_id) AND status != 'retried'",
+                  [list(batch_ids)])
     return [str(x) for x in df.run_id]
 
 
