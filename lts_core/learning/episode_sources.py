@@ -33,10 +33,12 @@ class RayEpisodes(EngineEpisodes):
 
     def __init__(self, engine: Engine, cfg: TrainConfig) -> None:
         from lts_core.scale.pool import ScaleOptions, WorkerPool, refuse_secrets
+        from lts_core.scale.worker import Warm
 
         refuse_secrets([cfg])  # the config travels with every episode: no key may be in it
         super().__init__(engine, cfg)
-        self.pool = WorkerPool(ScaleOptions.of(cfg), engine.settings)
+        warm = Warm(cfg.suite, (True,), (cfg.embedder,))  # episodes search the pool
+        self.pool = WorkerPool(ScaleOptions.of(cfg), engine.settings, warm)
         self.version = 0
 
     def close(self) -> None:
@@ -76,7 +78,7 @@ class RayEpisodes(EngineEpisodes):
 
         try:
             self.pool.run([("episode", (job, self.version, [weights])) for job in jobs],
-                          on_result, on_lost)
+                          on_result, on_lost, keys=[job.task_id for job in jobs])
         except KeyboardInterrupt:  # as in sequential training, the episodes in flight (and
             # retries not yet played) are recorded interrupted
             left = sorted(set(self.pool.inflight()) | {j for j in lost.open if eps[j] is None})

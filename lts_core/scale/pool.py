@@ -11,6 +11,9 @@ Design (docs/scale.md):
   tables and rows, the same run-id scheme (the engine's own uuid, made on the worker).
 - Jobs are numbered in the sequential order and results are put back in that order, so figures do
   not depend on the worker count or on which run finishes first. Seeds never depend on a worker.
+  So the pool may play them in another order: a worker gets the runs of the tasks it has played
+  (``Pending``: its per-process caches serve them, as in one process), and new workers start
+  loading the suite, index, embedder and checkpoints at once (``worker.Warm``).
 - A worker that is lost (killed, out of memory, its node or its result object lost: ``LOST_WORKER``)
   is replaced; each run it held is retried once on any ready worker (the replacement joins when it
   has started; one that has not within ``start_timeout_s`` is given up, and with no worker left the
@@ -24,9 +27,10 @@ Design (docs/scale.md):
 Thread-safety: a ``WorkerPool`` is driven from one thread (Ctrl-C is held off while a result is
 written, ``held_signals``, only when that thread is the main one).
 
-Size: the pool's life (start, submit, collect, replace a lost worker, retry, Ctrl-C, shut down)
-is one state machine; it stays in one module, with the few helpers its callers share (secrets,
-lost-run records, replay). What runs on a worker is in ``worker``.
+Size: the pool's life (start, schedule, submit, collect, replace a lost worker, retry, Ctrl-C,
+shut down) is one state machine; it stays in one module, with the few helpers its two callers
+(``play_runs``, ``RayEpisodes``) share: secrets, lost-run records, replay. What runs on a worker
+is in ``worker``.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from lts_core.registry import is_simulated
 
 if TYPE_CHECKING:  # the CLI imports this module for its flags: no engine, no Ray until used
     from lts_core.runtime.engine import Engine, RunConfig, RunSummary
-    from lts_core.scale.worker import RunOutcome
+    from lts_core.scale.worker import RunOutcome, Warm
     from lts_core.world.tasks import Task
 
 MAX_ATTEMPTS = 2  # a run lost with its worker is retried once
@@ -216,6 +220,47 @@ def lost_run(task: Task, suite: str, rc: RunConfig, batch: str, status: str,
 Call = tuple[str, tuple]  # (actor method, arguments)
 
 
+class Pending:
+    """The calls not yet handed out, grouped by affinity key (a run's task): a worker gets the
+    calls of the keys it has played before, so its caches (search results per query, embeddings
+    in memory, measured 2x on a task's second and third policy) serve them as they do in one
+    process. Retries first; then the worker's own keys, then a key no live worker has, then
+    (never idle) any call. The order calls are played in does not change what they compute."""
+
+    def __init__(self, keys: list[Any]) -> None:
+        self.retries: deque[tuple[int, int]] = deque()
+        self.by_key: dict[Any, deque[tuple[int, int]]] = {}  # in order of first appearance
+        for i, k in enumerate(keys):
+            self.by_key.setdefault(k, deque()).append((i, 1))
+        self.home: dict[Any, int] = {}  # key -> id of the worker that played it
+        self.n = len(keys)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def retry(self, i: int, attempt: int) -> None:
+        self.retries.append((i, attempt))
+        self.n += 1
+
+    def pop_for(self, worker: int, live: set[int]) -> tuple[int, int]:
+        """The next call for worker ``worker`` (an id); ``live``: the ids of the ready workers."""
+        self.n -= 1
+        if self.retries:
+            return self.retries.popleft()
+        key = next((k for k in self.by_key if self.home.get(k) == worker), None)
+        if key is None:
+            key = next((k for k in self.by_key if self.home.get(k) not in live), None)
+            if key is not None:
+                self.home[key] = worker
+        if key is None:
+            key = next(iter(self.by_key))
+        q = self.by_key[key]
+        call = q.popleft()
+        if not q:
+            del self.by_key[key]
+        return call
+
+
 class WorkerPool:
     """N ``ScaleWorker`` actors on a Ray cluster (a local one unless ``ray_address``).
 
@@ -224,14 +269,14 @@ class WorkerPool:
     already up when the pool was made (e.g. a test's) is left running. Driven from one thread.
     """
 
-    def __init__(self, opts: ScaleOptions, settings: Settings) -> None:
+    def __init__(self, opts: ScaleOptions, settings: Settings, warm: Warm | None = None) -> None:
         opts.validate()
         try:
             import ray
         except ImportError:
             raise ScaleError("--workers/--ray-address need Ray: `pip install ray` (a dependency "
                              "of lts-workbench; `make run` installs it)") from None
-        self.ray, self.opts, self.settings = ray, opts, settings
+        self.ray, self.opts, self.settings, self.warm = ray, opts, settings, warm
         self.started = not ray.is_initialized()
         self.actors: list[Any] = []  # ready workers
         self._starting: dict[Any, tuple[Any, float]] = {}  # replacements: probe -> (actor, deadline)
@@ -280,7 +325,7 @@ class WorkerPool:
             raise ScaleError(f"a Ray worker could not start: {e}") from e
 
     def _new_actor(self) -> Any:
-        return self._cls.remote(self.settings)
+        return self._cls.remote(self.settings, self.warm)
 
     def _kill(self, actor: Any) -> None:
         try:
@@ -306,8 +351,10 @@ class WorkerPool:
         return sorted(i for i, _, _ in self._inflight.values())
 
     def run(self, calls: list[Call], on_result: Callable[[int, Any], None],
-            on_lost: Callable[[int, int, BaseException], None]) -> None:
-        """Play every call; ``on_result(i, value)`` as each returns, in finishing order.
+            on_lost: Callable[[int, int, BaseException], None],
+            keys: list[Any] | None = None) -> None:
+        """Play every call; ``on_result(i, value)`` as each returns, in finishing order. Calls
+        of the same ``keys[i]`` go to the same worker when it is free (``Pending``).
 
         A call whose worker was lost (``LOST_WORKER``) is retried once on any ready worker;
         ``on_lost(i, attempt, error)`` is told of every lost attempt (attempt ``MAX_ATTEMPTS``:
@@ -319,7 +366,7 @@ class WorkerPool:
 
         lost_errors = tuple(getattr(exceptions, n) for n in LOST_WORKER if hasattr(exceptions, n))
         ray = self.ray
-        pending = deque((i, 1) for i in range(len(calls)))
+        pending = Pending(keys if keys is not None else list(range(len(calls))))
         self._load = {id(a): 0 for a in self.actors}
         self._inflight = {}
         while pending or self._inflight:
@@ -337,20 +384,21 @@ class WorkerPool:
                     self._collect(ref, pending, on_result, on_lost, lost_errors)
             self._give_up_late_starts()
 
-    def _submit(self, pending: deque[tuple[int, int]], calls: list[Call]) -> None:
-        """Hand pending calls (retries first) to the least-loaded ready workers."""
+    def _submit(self, pending: Pending, calls: list[Call]) -> None:
+        """Hand pending calls to the least-loaded ready workers (retries first)."""
+        live = {id(a) for a in self.actors}
         while pending and self.actors:
             actor = min(self.actors, key=lambda a: self._load[id(a)])
             if self._load[id(actor)] >= self.opts.runs_per_worker:
                 return
-            i, attempt = pending.popleft()
+            i, attempt = pending.pop_for(id(actor), live)
             if self.fault_hook:
                 self.fault_hook(actor, i, attempt)
             method, args = calls[i]
             self._inflight[getattr(actor, method).remote(*args)] = (i, actor, attempt)
             self._load[id(actor)] += 1
 
-    def _collect(self, ref: Any, pending: deque[tuple[int, int]],
+    def _collect(self, ref: Any, pending: Pending,
                  on_result: Callable[[int, Any], None],
                  on_lost: Callable[[int, int, BaseException], None],
                  lost_errors: tuple[type[BaseException], ...]) -> None:
@@ -364,7 +412,7 @@ class WorkerPool:
                 self._replace(actor)
                 on_lost(i, attempt, e)
                 if attempt < MAX_ATTEMPTS:
-                    pending.appendleft((i, attempt + 1))
+                    pending.retry(i, attempt + 1)
                 self._done(ref)
             return
         except RayTaskError as e:
@@ -497,13 +545,13 @@ def play_runs(engine: Engine, jobs: list[tuple[Task, RunConfig]], suite: str, ba
         if attempt >= MAX_ATTEMPTS:
             finished(i, s)
 
-    from lts_core.scale.worker import RunJob
+    from lts_core.scale.worker import RunJob, Warm
 
     calls = [("play", (RunJob(t.id, suite, rc, batch),)) for t, rc in jobs]
     own = pool is None
-    pool = pool or WorkerPool(opts, engine.settings)
+    pool = pool or WorkerPool(opts, engine.settings, Warm.of(suite, [rc for _, rc in jobs]))
     try:
-        pool.run(calls, on_result, on_lost)
+        pool.run(calls, on_result, on_lost, keys=[t.id for t, _ in jobs])
     except KeyboardInterrupt:
         left = sorted(set(pool.inflight()) | {i for i in lost.open if out[i] is None})
         lost.unplayed(((i, *jobs[i]) for i in left), "interrupted", INTERRUPTED)

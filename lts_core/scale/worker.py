@@ -4,16 +4,20 @@ A ``ScaleWorker`` holds an ``Engine`` whose store is a ``RecordBuffer``, so the 
 index and the embedder are loaded once per worker and every run's records go back to the driver
 with the run's summary. Settings come from the driver (paths only); API keys come from the worker's
 own environment (inherited from the driver on a local cluster; set on each node of a real one) and
-never travel through Ray's object store.
+never travel through Ray's object store (the pool refuses a job whose config holds one). Given a
+``Warm``, a new worker loads what its first runs need in background threads as it starts.
 
 Thread-safety: with ``runs_per_worker > 1`` Ray calls the methods from several threads at once;
 the engine and the buffer are thread-safe, and the training model is swapped under a lock only
-when a new weights version arrives (between gradient steps, when no episode is in flight).
+when a new weights version arrives (between gradient steps, when no episode is in flight). The
+warm-up threads use the same locked loaders (engine, embedders, checkpoint cache) as the runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -61,6 +65,27 @@ class RecordBuffer:
         """Nothing to do: the driver writes."""
 
 
+@dataclass(frozen=True)
+class Warm:
+    """What a new worker loads at once, in background threads, so that its first call does not
+    load it in a row: the suite and its index (``use_pool`` variants), the embedders (their cache;
+    the model waits for a text the cache lacks) and the policies (name, options as JSON: e.g.
+    ``learned`` loads its checkpoint). A failure here is ignored: the run that needs the part
+    meets it again and records it."""
+
+    suite: str
+    use_pool: tuple[bool, ...] = (True,)
+    embedders: tuple[str, ...] = ()
+    policies: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, suite: str, configs: list[RunConfig]) -> Warm:
+        return cls(suite, tuple(sorted({c.use_pool for c in configs})),
+                   tuple(sorted({c.embedder for c in configs})),
+                   tuple(sorted({(c.policy, json.dumps(c.policy_options, sort_keys=True, default=str))
+                                 for c in configs})))
+
+
 @dataclass
 class RunJob:
     """One run for a worker: the task by id (the worker loads the suite once), its settings."""
@@ -99,7 +124,7 @@ class EpisodeOutcome:
 class ScaleWorker:
     """Plays runs (``play``) and training episodes (``episode``) for the driver; see the module."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, warm: Warm | None = None) -> None:
         import torch
 
         torch.set_num_threads(1)  # one CPU per worker; and the trainer's numerics (same weights)
@@ -110,6 +135,39 @@ class ScaleWorker:
         self._version = -1
         self._tuned: set[int] = set()  # search indexes already set to one thread
         self._lock = threading.Lock()
+        if warm is not None:
+            self._warm(warm)
+
+    def _warm(self, warm: Warm) -> None:
+        """Load ``warm``'s parts in three threads (the index build runs in DuckDB, off the GIL,
+        while the checkpoints load); the engine's, the embedders' and the checkpoint cache's
+        locks make a run that needs a part wait for it."""
+        def index() -> None:
+            suite = self.engine.suite(warm.suite)
+            for use_pool in warm.use_pool:
+                self._one_thread_index(suite, use_pool)
+
+        def embedders() -> None:
+            """Their caches only. The model loads on the first text a cache lacks, as in one
+            process: a warm cache never needs it (loading it anyway took 7 s of a worker's CPU)."""
+            from lts_core.world.embeddings import get_embedder
+
+            for name in warm.embedders:
+                get_embedder(name)
+
+        def policies() -> None:
+            from lts_core.policies import make_policy
+
+            for name, options in warm.policies:
+                make_policy(name, **json.loads(options))
+
+        def quietly(f: Any) -> None:
+            with contextlib.suppress(Exception):
+                f()
+
+        for f in (index, embedders, policies):
+            threading.Thread(target=quietly, args=(f,), name=f"lts-warm-{f.__name__}",
+                             daemon=True).start()
 
     def pid(self) -> int:
         return os.getpid()

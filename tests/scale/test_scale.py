@@ -408,7 +408,7 @@ def test_lts_run_refuses_a_key_in_the_options_with_exit_2(tmp_path):
 
 def test_ctrl_c_during_training_on_workers_records_the_episodes_in_flight(engine, ray_session):
     """As sequential training does: the episodes in flight when Ctrl-C comes are recorded
-    ``interrupted`` (here Ctrl-C comes as the third episode is handed out: one is in flight)."""
+    ``interrupted`` (here Ctrl-C comes as a third episode is handed out: one is in flight)."""
     from lts_core.learning.episode_sources import RayEpisodes
     from lts_core.policies.controller import AdmissionController
 
@@ -416,9 +416,11 @@ def test_ctrl_c_during_training_on_workers_records_the_episodes_in_flight(engine
                       embedder="hash", controller=ControllerConfig(width=32, heads=2, ff=32,
                                                                    layers=1), workers=2)
     src = RayEpisodes(engine, cfg)
+    handed = []
 
     def ctrl_c(actor, j: int, attempt: int) -> None:
-        if j == 2:
+        handed.append(j)
+        if len(handed) == 3:  # two were handed out, one came back
             raise KeyboardInterrupt
 
     src.pool.fault_hook = ctrl_c
@@ -458,3 +460,23 @@ def test_ctrl_c_while_a_result_is_written_leaves_every_run_recorded_once(engine,
     assert rows.task_id.is_unique
     assert sorted(rows.status) == ["finished", "interrupted"]
     assert done == [1]
+
+
+def test_a_worker_gets_the_runs_of_the_tasks_it_played_and_is_never_idle():
+    """``Pending``: retries first, then the worker's own tasks, then a task no live worker has,
+    then (rather than wait) anyone's; every call is handed out once."""
+    from lts_core.scale.pool import Pending
+
+    p = Pending(["a", "b", "a", "b", "c", "a"])  # e.g. none t_a, none t_b, dedup t_a, ...
+    live = {1, 2}
+    assert p.pop_for(1, live) == (0, 1) and p.pop_for(2, live) == (1, 1)
+    assert p.pop_for(1, live) == (2, 1)  # its own task a, before b's and c's
+    assert p.pop_for(2, live) == (3, 1)
+    assert p.pop_for(2, live) == (4, 1)  # no b left: c, which no worker has
+    p.retry(4, 2)  # job 4 was lost with its worker
+    assert p.pop_for(1, live) == (4, 2)  # a retry first, whoever asks
+    assert p.pop_for(2, live) == (5, 1)  # worker 2 has nothing of its own left: it takes a's
+    assert len(p) == 0
+    q = Pending(["a", "a", "b"])
+    assert q.pop_for(1, {1, 2}) == (0, 1)
+    assert q.pop_for(3, {2, 3}) == (1, 1)  # worker 1 is gone: its task goes to whoever asks
