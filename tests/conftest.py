@@ -7,6 +7,7 @@ loaded only by tests marked ``slow`` (still run by default).
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -16,11 +17,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # engine_helpers, what
 
 from engine_helpers import FIXTURES, fast_config, target  # noqa: E402
 
-from lts_core import Engine, Store  # noqa: E402
+from lts_core import Engine, Store, interrupts  # noqa: E402
 from lts_core.backends import BACKENDS  # noqa: E402
 from lts_core.config import default_data_dir  # noqa: E402
 from lts_core.world.search import SearchIndex  # noqa: E402
 from lts_core.world.tasks import Suite, load_suite  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Each test ends with the signal handlers and the interrupt state it started with: ``lts``'s
+    ``main`` called in-process installs its Ctrl-C handler for good (as the command does), and a
+    test that sends itself SIGINT must not meet a handler an earlier test left behind."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    interrupts.restore()
+    for s, h in handlers.items():
+        if h is not None:
+            signal.signal(s, h)
+    interrupts.reset()
 
 
 @pytest.fixture(autouse=True)
