@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from lts_core import interrupts
 from lts_core.evaluation.bench import BenchConfig, run_bench
 from lts_core.learning.train import TrainConfig, train
 from lts_core.policies.controller import ControllerConfig
@@ -450,6 +451,10 @@ def test_ctrl_c_while_a_result_is_written_leaves_every_run_recorded_once(engine,
 
     monkeypatch.setattr(engine.store, "write", write_then_ctrl_c)
     done = []
+    # Python's own SIGINT handler, whatever an earlier in-process test (Streamlit's AppTest, lts's
+    # main) left installed: the conftest restores it after the test
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.reset()
     with WorkerPool(ScaleOptions(workers=2), engine.settings) as pool:
         with pytest.raises(KeyboardInterrupt):
             play_runs(engine, jobs, "demo", "b-race", pool.opts, pool=pool,
