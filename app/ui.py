@@ -13,6 +13,7 @@ from app.components import tables
 from app.safe import md
 from app.state import Services, services
 from lts_core import StoreError
+from lts_core.record.records import RUN_ERROR_STATUSES
 
 PAGE_SIZE = 25
 
@@ -119,7 +120,7 @@ def run_header(run: dict) -> None:
         f"· seed {int(run['seed'])} · {md(run['executor'], 40)} executor · stop rule "
         f"{md(run['stop'], 40)} · started {tables.fmt_time(run['created_at'])}</span>",
         unsafe_allow_html=True)
-    if run.get("error") and run["status"] in ("failed", "interrupted"):
+    if run.get("error") and run["status"] in RUN_ERROR_STATUSES:
         first = (str(run["error"]).strip().splitlines() or [""])[0]
         st.warning(md(first) or "no error message recorded", icon=":material/warning:")
 

@@ -30,7 +30,7 @@ from lts_core.runtime.checks import (
     parse_json_object,
 )
 from lts_core.runtime.engine import ConfigError, Engine, Run, RunConfig, RunSummary
-from lts_core.scale.pool import ScaleError, options_from_args, play_runs
+from lts_core.scale.pool import ScaleError, options_from_args, play_runs, refuse_secrets
 from lts_core.world.tasks import Suite, Task, load_suite
 
 if TYPE_CHECKING:
@@ -155,6 +155,8 @@ def cmd_run(args: argparse.Namespace, open_store: Callable[[argparse.Namespace],
     tasks = select_tasks(suite, args)
     jobs = plan_jobs(args, tasks)
     scale = options_from_args(args)
+    if scale.enabled:  # before the database opens; play_runs checks again
+        refuse_secrets(cfg for cfg, _ in jobs)
     store = open_store(args)
     engine = Engine(store, settings)
     batch = uuid.uuid4().hex[:8]

@@ -52,12 +52,18 @@ class BenchConfig:
 
     def check_components(self) -> None:
         """Build every setting's policy and back-end once (``checks.check_components``): a wrong
-        option is a ConfigError naming it, before the first run."""
+        option is a ConfigError naming it, before the first run (and before the database opens).
+        With Ray workers, a setting that holds a secret is refused here too (``refuse_secrets``)."""
         from lts_core.runtime.checks import check_components
 
-        for _, rc in self.run_configs(self.ks[0], self.seeds[0]):
+        configs = self.run_configs(self.ks[0], self.seeds[0])
+        for _, rc in configs:
             rc.validate()
             check_components(rc)
+        if self.workers > 1 or self.ray_address:
+            from lts_core.scale.pool import refuse_secrets
+
+            refuse_secrets(rc for _, rc in configs)
 
     def validate(self) -> None:
         if baseline_policy() not in self.policies:

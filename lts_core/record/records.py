@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# run statuses whose record carries the reason in ``error`` (``retried``: lost with a Ray worker
+# and played again under a new run id)
+RUN_ERROR_STATUSES = ("failed", "interrupted", "retried")
+
 
 @dataclass
 class RunRecord:

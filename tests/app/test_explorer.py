@@ -71,3 +71,20 @@ def test_run_in_progress(running_db, monkeypatch):
     no_exception(at)
     assert "running" in texts(at)
     assert "No final answer yet" in texts(at)
+
+
+def test_a_retried_run_shows_why(tmp_path, monkeypatch):
+    """A run lost with its Ray worker (status ``retried``) says so at the top of the explorer."""
+    from lts_core.runtime.engine import RunConfig
+    from lts_core.scale.pool import lost_run
+
+    path = tmp_path / "retried.duckdb"
+    svc = state._services_for(str(path))
+    suite = svc.engine.suite("demo")
+    s = lost_run(suite.tasks[0], "demo", RunConfig(embedder="hash"), "b-r", "retried",
+                 "lost with its Ray worker (attempt 1 of 2): the worker died; played again")
+    svc.store.write(s.record)
+    svc.store.flush()
+    at = open_page("explorer", path, monkeypatch)
+    no_exception(at)
+    assert "lost with its Ray worker (attempt 1 of 2)" in texts(at)

@@ -394,8 +394,15 @@ def test_keys_reach_workers_through_the_environment_only(monkeypatch):
         assert key.encode() not in blob and b"sk-SECRET" not in blob
 
 
-def test_lts_run_refuses_a_key_in_the_options_with_exit_2(tmp_path):
-    args = ["--db", str(tmp_path / "k.duckdb"), "run", "--suite", "demo", "--limit", "1",
+@pytest.mark.parametrize("command", [["run", "--limit", "1"], ["bench", "--limit", "1"],
+                                     ["train", "--tasks", "1"]])
+def test_lts_refuses_a_key_in_the_options_with_exit_2_before_the_database(tmp_path, command,
+                                                                          monkeypatch):
+    """``lts run``, ``bench`` and ``train`` with workers refuse a key in the options before Ray
+    starts and before the database file is made."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key-for-the-check")  # the key check passes
+    db = tmp_path / "k.duckdb"
+    args = ["--db", str(db), command[0], "--suite", "demo", *command[1:],
             "--backend", "openai/gpt-4o-mini", "--backend-options",
             '{"api_key": "sk-SECRET-123456"}', "--workers", "2"]
     code = ("import sys; from lts_core.cli.main import main; "
@@ -405,6 +412,7 @@ def test_lts_run_refuses_a_key_in_the_options_with_exit_2(tmp_path):
     assert r.returncode == 2, r.stderr[-2000:]
     assert "backend_options.api_key" in r.stderr and "api_key_env" in r.stderr
     assert "sk-SECRET" not in r.stderr + r.stdout
+    assert not db.exists(), "the database was made before the refusal"
 
 
 def test_ctrl_c_during_training_on_workers_records_the_episodes_in_flight(engine, ray_session):
