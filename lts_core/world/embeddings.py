@@ -8,6 +8,14 @@ the default and never used in anything measured.
 All vectors are L2-normalised float32, so a dot product is the cosine similarity. Vectors are
 cached in memory and, for real models, on disk (``embedding_cache.py``, shared between processes).
 
+**A text's vector depends on the text alone**, never on the texts embedded with it, so a run, a
+bench or a training gives the same figures with a cold or a warm cache, in one process or on Ray
+workers. MiniLM pads a batch to its longest text, and padding changes the other texts' vectors in
+the 7th decimal: which texts happened to be embedded together then decided every later decision
+near a threshold (a retrain from an empty cache gave other weights). So each text is padded to its
+own length rounded up to ``PAD_TO`` tokens and batched only with texts of that padded length (rows
+of a batch without extra padding are computed exactly as alone; ``tests/world/test_embeddings.py``).
+
 Thread-safety: ``encode`` may be called from any thread; the model runs under one lock and both
 caches are guarded by the same lock.
 """
@@ -75,15 +83,21 @@ def demo_seed(model: str) -> Path:
     return ASSETS_DIR / "demo" / f"embeddings-{model}.npz"
 
 
+PAD_TO = 16  # tokens; our choice: as fast as the library's batching on the simulator's texts
+
+
 class MiniLMEmbedder(Embedder):
     name = "minilm"
+    # in the disk cache's file name: vectors of the library's own batching (before padding to
+    # PAD_TO) differ in the 7th decimal and must not mix with these
+    cache_version = "pad16"
 
     def __init__(self, disk_cache: EmbeddingCache | None = None) -> None:
         if disk_cache is None:
             from lts_core.config import default_cache_dir
 
-            disk_cache = EmbeddingCache(default_cache_dir() / "embeddings" / f"{self.name}.sqlite",
-                                        DIM)
+            disk_cache = EmbeddingCache(
+                default_cache_dir() / "embeddings" / f"{self.name}-{self.cache_version}.sqlite", DIM)
             disk_cache.seed(demo_seed(self.name))  # the demo's texts: a first demo needs no model
         super().__init__(disk_cache)
         self._model = None  # loaded on the first text the caches do not hold (or by ``load``)
@@ -109,9 +123,25 @@ class MiniLMEmbedder(Embedder):
             return self._model
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        v = self.load().encode(texts, batch_size=64, normalize_embeddings=True,
-                               show_progress_bar=False, convert_to_numpy=True)
-        return np.asarray(v, dtype=np.float32)
+        """Mean-pooled, L2-normalised vectors (the model's own pipeline), each text padded to its
+        length rounded up to ``PAD_TO`` tokens and batched only with texts of that padded length."""
+        import torch
+
+        model = self.load()
+        ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        groups: dict[int, list[int]] = {}
+        for i, n in enumerate(map(len, ids)):
+            groups.setdefault(-(-n // PAD_TO) * PAD_TO, []).append(i)
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        for padded, idx in groups.items():
+            for c in range(0, len(idx), 64):
+                part = idx[c:c + 64]
+                feats = model.tokenizer([texts[i] for i in part], padding="max_length",
+                                        max_length=padded, truncation=True, return_tensors="pt")
+                with torch.inference_mode():
+                    v = model(dict(feats))["sentence_embedding"]
+                out[part] = torch.nn.functional.normalize(v, p=2, dim=1).numpy()
+        return out
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
