@@ -1,8 +1,8 @@
 """An on-disk embedding cache shared by runs, benches, training and the dashboard.
 
-One SQLite file per embedding model under the cache folder (``$LTS_CACHE_DIR/embeddings/<model>-<version>.sqlite``),
-keyed by the SHA-1 of the text; values are the float32 vectors' bytes, so a hit returns exactly the
-vector that was stored. Several processes may share the file (SQLite's WAL locking); a cache that
+One SQLite file per embedding model and version under the cache folder
+(``$LTS_CACHE_DIR/embeddings/<model>-<version>.sqlite``), keyed by the SHA-1 of the text; values
+are the float32 vectors' bytes, so a hit returns exactly the vector that was stored. Several processes may share the file (SQLite's WAL locking); a cache that
 cannot be opened or written (read-only folder, full disk) is switched off with a warning and the
 embedder keeps working from memory.
 
