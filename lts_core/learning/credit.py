@@ -133,17 +133,21 @@ def trained_on(decisions: list[Decision], cfg: CreditConfig) -> list[Decision]:
 
 
 def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: CreditConfig,
-                chunk: int = 512) -> tuple[torch.Tensor, dict[str, float]]:
+                chunk: int = 128) -> tuple[torch.Tensor, dict[str, float]]:
     """Mean of -log pi(z|c) * A + lambda_sparse * pi(YES|c) over the trained-on ``decisions``.
 
     pi is the model's own softmax(logits / T); the epsilon mixing of the rollout is not part of it
     (as in the released code). Raises ValueError when no decision carries a signal.
+
+    The decisions are forwarded in chunks of ``chunk``, ordered by bank size, so a chunk pads its
+    keys to about its own length rather than the batch's largest bank (our choice: the same loss up
+    to rounding, ~3x faster on a batch whose banks hold 0-60 keys). Deterministic.
     """
     import torch
 
     from lts_core.policies.controller import YES, collate
 
-    kept = trained_on(decisions, cfg)
+    kept = sorted(trained_on(decisions, cfg), key=lambda d: len(d.x.keys))  # stable
     if not kept:
         raise ValueError("no decisions to learn from")
     pg_terms, yes_terms = [], []

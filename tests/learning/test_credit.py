@@ -224,3 +224,27 @@ def test_misleading_entries_are_wrong_and_fetched_by_another_team():
     assert got == {wrong_answer.entry_id, false_fact.entry_id}
     got = misleading_entries(bank.keys_at(), bank.reads, task, {0: "paris"})
     assert got == {false_fact.entry_id}
+
+
+def test_the_loss_by_bank_size_chunks_equals_the_loss_in_one_batch():
+    """Chunks ordered by bank size pad less; loss and gradient are those of one padded batch."""
+    r = np.random.default_rng(7)
+    unit = lambda *s: r.standard_normal(s).astype(np.float32)  # noqa: E731
+    decisions = []
+    for i in range(90):
+        d = Decision(0, i, DecisionInput(unit(D), unit(int(r.integers(0, 40)), D), unit(D),
+                                         unit(D), unit(D)), bool(i % 3), 0.5)
+        d.advantage = float(r.standard_normal())
+        decisions.append(d)
+    torch.manual_seed(0)
+    model = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1))
+    cfg = CreditConfig(lambda_sparse=0.1)
+    grads = []
+    for chunk in (len(decisions), 16):
+        model.zero_grad()
+        loss, _ = policy_loss(model, decisions, cfg, chunk=chunk)
+        loss.backward()
+        grads.append((float(loss), torch.cat([p.grad.flatten() for p in model.parameters()
+                                             if p.grad is not None])))
+    assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
