@@ -66,9 +66,9 @@ def cmd_train(args: argparse.Namespace, open_store: StoreOpener) -> int:
         cfg = train_config_from_args(vars(args), backend_options=backend_options(args),
                                      controller=ctrl, **_scale_fields(args))
         cfg.validate()
-        if cfg.workers > 1 or cfg.ray_address:
-            from lts_core.scale.pool import refuse_secrets
+        from lts_core.scale.pool import ScaleOptions, refuse_secrets
 
+        if ScaleOptions.of(cfg).enabled:
             refuse_secrets([cfg])  # before the database opens (the episode source checks it again)
         if not args.from_db and not args.resume:
             from lts_core.config import Settings

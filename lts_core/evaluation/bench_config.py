@@ -60,9 +60,9 @@ class BenchConfig:
         for _, rc in configs:
             rc.validate()
             check_components(rc)
-        if self.workers > 1 or self.ray_address:
-            from lts_core.scale.pool import refuse_secrets
+        from lts_core.scale.pool import ScaleOptions, refuse_secrets
 
+        if ScaleOptions.of(self).enabled:
             refuse_secrets(rc for _, rc in configs)
 
     def validate(self) -> None:

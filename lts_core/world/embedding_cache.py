@@ -2,9 +2,10 @@
 
 One SQLite file per embedding model and version under the cache folder
 (``$LTS_CACHE_DIR/embeddings/<model>-<version>.sqlite``), keyed by the SHA-1 of the text; values
-are the float32 vectors' bytes, so a hit returns exactly the vector that was stored. Several processes may share the file (SQLite's WAL locking); a cache that
-cannot be opened or written (read-only folder, full disk) is switched off with a warning and the
-embedder keeps working from memory.
+are the float32 vectors' bytes, so a hit returns exactly the vector that was stored. Several
+processes may share the file (SQLite's WAL locking); a cache that cannot be opened or written
+(read-only folder, full disk) is switched off with a warning and the embedder keeps working from
+memory.
 
 Thread-safety: not thread-safe on its own; ``Embedder`` calls it under its lock.
 """
