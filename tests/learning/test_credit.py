@@ -244,7 +244,7 @@ def test_the_loss_by_bank_size_chunks_equals_the_loss_in_one_batch():
         model.zero_grad()
         loss, _ = policy_loss(model, decisions, cfg, chunk=chunk)
         loss.backward()
-        grads.append((float(loss), torch.cat([p.grad.flatten() for p in model.parameters()
+        grads.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()
                                              if p.grad is not None])))
     assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
     assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
