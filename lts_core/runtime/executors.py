@@ -169,7 +169,7 @@ def _timed_step(run: Playable, team: object, now: float) -> tuple[object, float]
     return pending, time.monotonic()
 
 
-STOP_WAIT_S = 2.0  # after an interrupt, how long the teams' threads get to record their last calls
+STOP_WAIT_S = 5.0  # after an interrupt, how long the teams' threads may take to record their last calls
 
 
 def _stop_and_wait(run: Playable, waiters: list[tuple[Callable[[float], object], Callable[[], bool]]]
