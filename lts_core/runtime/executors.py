@@ -200,6 +200,8 @@ class ThreadExecutor:
         def clock() -> float:
             return (time.monotonic() - t0) * speed
 
+        ended = {tm.idx: threading.Event() for tm in run.teams}
+
         def worker(team) -> None:
             t = 0.0
             try:
@@ -218,19 +220,25 @@ class ThreadExecutor:
                     raise
                 # a write after the run was stopped (its store may be closed by now): the run's
                 # record is final; nothing to report, and no traceback for the user
+            finally:
+                ended[team.idx].set()
 
         threads = [threading.Thread(target=worker, args=(tm,), name=f"lts-team-{tm.idx}", daemon=True)
                    for tm in run.teams]
+        # Waited for through our own events, not Thread.join: a KeyboardInterrupt inside join()
+        # can mark a still-running thread as ended (CPython < 3.13), and its last records were
+        # then dropped when the store closed.
         with interrupts.stopping(run):
             try:
                 for th in threads:
                     th.start()
-                for th in threads:
-                    while th.is_alive():
-                        th.join(0.2)  # wake up for Ctrl-C
+                for ev in ended.values():
+                    while not ev.wait(0.2):  # wake up for Ctrl-C
                         interrupts.check()
+                    interrupts.check()
             except BaseException:
-                _stop_and_wait(run, [(th.join, th.is_alive) for th in threads])
+                _stop_and_wait(run, [(ev.wait, lambda ev=ev: not ev.is_set())
+                                     for ev in ended.values()])
                 raise
         interrupts.check()
         return max([tm.rec.t_end or 0.0 for tm in run.teams] + [0.0])
