@@ -130,7 +130,8 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a("--recipe", default="lts", choices=sorted(RECIPES),
       help="named defaults (lts_core/learning/recipes.py): official = the authors' released code (the "
       "shipped checkpoint's recipe), v1 = this project's first recipe, lts = official's credit "
-      "with on-line updates (default; faster to train)")
+      "with on-line updates (default; faster to train), imitate = lts's schedule learning the "
+      "oracle's label (sim only)")
     a("--suite", default=T.suite)
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "
@@ -166,6 +167,9 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
       "episode with A < 0 (0 = off)")
     a("--wrong-penalty", type=float, help="ours: penalty for an admitted entry whose content was "
       "wrong and that another team fetched (0 = off; live and Ray episodes, not --from-db)")
+    a("--objective", choices=["rl", "oracle"],
+      help="rl: stepwise RL with the credit above (every recipe but imitate); oracle (ours, sim "
+      "only): cross-entropy against the oracle's label, whether the step's entry can serve a team")
     a("--cost-alpha", type=float, help="ours: reward -= alpha * runtime / runtime of none on the "
       "same task and seed (0 = off)")
     a("--reward-metric", choices=["f1", "em"], default=T.reward_metric)

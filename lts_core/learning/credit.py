@@ -19,6 +19,11 @@ off-line training (episodes rebuilt from runs recorded in DuckDB). The method (l
   code skips decisions whose A_t is ~0 entirely (``skip_zero``) and so applies sparsity only where
   A_t != 0; ``v1`` applies sparsity to every decision.
 
+``objective="oracle"`` (ours, recipe ``imitate``) replaces that loss by supervised imitation: the
+cross-entropy of P(YES) at T = 1 against the oracle's label (``Decision.serves``: the simulator
+knows whether the step's entry could serve a team), on every decision. Rewards are still computed
+for the record; advantages do not enter the loss.
+
 Ablations: ``usage_bonus=False`` (beta off), ``sparsity=False`` (lambda_sparse off),
 ``lambda_first=0``, and ``group_norm=False``, which replaces the per-task group baseline by the mean
 reward of the whole batch (no division by a std), so only the grouping is taken away.
@@ -72,10 +77,13 @@ class CreditConfig:
     usage_penalty: float = 0.0  # ours: -penalty for a fetched entry of an episode with A < 0
     cost_alpha: float = 0.0  # ours: reward -= alpha * runtime / runtime of none (same task, seed)
     wrong_penalty: float = 0.0  # ours: -penalty for a wrong entry another team fetched
+    objective: str = "rl"  # rl: the policy loss above | oracle: imitate the oracle (ours; sim only)
 
     def validate(self) -> None:
         if self.bonus_when not in ("reward", "advantage"):
             raise ValueError(f"bonus_when must be reward or advantage, got {self.bonus_when!r}")
+        if self.objective not in ("rl", "oracle"):
+            raise ValueError(f"objective must be rl or oracle, got {self.objective!r}")
         if not 0.0 <= self.epsilon < 1.0:
             raise ValueError(f"epsilon must be in [0, 1), got {self.epsilon}")
         if self.temperature <= 0:
@@ -126,8 +134,9 @@ def assign_credit(groups: list[list[Episode]], cfg: CreditConfig) -> None:
 
 
 def trained_on(decisions: list[Decision], cfg: CreditConfig) -> list[Decision]:
-    """The decisions that contribute to the loss (all, or those with A_t != 0 under skip_zero)."""
-    if not cfg.skip_zero:
+    """The decisions that contribute to the loss (all, or those with A_t != 0 under skip_zero;
+    all when imitating the oracle)."""
+    if not cfg.skip_zero or cfg.objective == "oracle":
         return decisions
     return [d for d in decisions if abs(d.advantage) > ZERO_ADVANTAGE]
 
@@ -150,6 +159,8 @@ def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: Cred
     kept = sorted(trained_on(decisions, cfg), key=lambda d: len(d.x.keys))  # stable
     if not kept:
         raise ValueError("no decisions to learn from")
+    if cfg.objective == "oracle":
+        return imitation_loss(model, kept, chunk)
     pg_terms, yes_terms = [], []
     for i in range(0, len(kept), chunk):
         part = kept[i:i + chunk]
@@ -164,3 +175,26 @@ def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: Cred
     loss = pg + (cfg.lambda_sparse * p_yes if cfg.sparsity else 0.0)
     return loss, {"pg": pg.item(), "p_yes": p_yes.item(), "loss": loss.item(),
                   "trained_on": float(len(kept))}
+
+
+def imitation_loss(model: AdmissionController, decisions: list[Decision],
+                   chunk: int = 128) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean cross-entropy of P(YES) at T = 1 against ``Decision.serves`` (the oracle's label), the
+    ``objective="oracle"`` loss. ``pg`` in the stats is that cross-entropy; ``label_rate`` the share
+    of decisions the oracle would admit. Forwarded in chunks like ``policy_loss``."""
+    import torch
+
+    from lts_core.policies.controller import YES, collate
+
+    terms, yes_terms = [], []
+    for i in range(0, len(decisions), chunk):
+        part = decisions[i:i + chunk]
+        b = collate([d.x for d in part], model.config.max_keys)
+        logp = torch.log_softmax(model(b), dim=-1)
+        z = torch.tensor([YES if d.serves else 1 - YES for d in part])
+        terms.append(-logp.gather(1, z[:, None]).squeeze(1))
+        yes_terms.append(logp[:, YES].exp())
+    ce = torch.cat(terms).mean()
+    return ce, {"pg": ce.item(), "p_yes": torch.cat(yes_terms).mean().item(), "loss": ce.item(),
+                "trained_on": float(len(decisions)),
+                "label_rate": float(np.mean([d.serves for d in decisions]))}

@@ -17,6 +17,10 @@ command line overrides it. Sources:
   epochs; our additions (usage penalty, cost term) are off. With ``--cost-alpha 0.5`` it gave the
   controller shipped at stops 17-18; since stop 19 the shipped one is ``official`` (the rule of
   docs/controller.md picked it on 500 validation runs per point, BENCHMARKS.md).
+- ``imitate`` (ours, stop 22; simulator only): ``lts``'s schedule (3 epochs, G 4, on-line, lr 1e-3,
+  sampling at T 1.2 with epsilon 0.1) with the loss replaced by the cross-entropy against the
+  oracle's label "this step's entry can serve a team" (``credit.imitation_loss``); no advantage,
+  bonus or sparsity (docs/controller.md, "Imitating the oracle").
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ RECIPES: dict[str, dict[str, Any]] = {
 # rule picked on the validation split (benchmarks/sweep_recipes.py; docs/controller.md).
 RECIPES["lts"] = {**RECIPES["official"], "epochs": 3, "lr": 1e-3, "reuse_passes": 0,
                   "credit": {**RECIPES["official"]["credit"]}}
+RECIPES["imitate"] = {**RECIPES["lts"],
+                      "credit": {**RECIPES["lts"]["credit"], "objective": "oracle", "beta": 0.0,
+                                 "lambda_sparse": 0.0}}
 
 
 def recipe(name: str) -> dict[str, Any]:

@@ -59,6 +59,10 @@ class TrainConfig:
             raise ValueError("group normalisation needs at least 2 episodes per task (--episodes)")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.credit.objective == "oracle" and (self.backend != "sim" or self.episodes_from_db):
+            raise ValueError("imitating the oracle (--objective oracle, recipe imitate) needs live "
+                             "episodes on the simulator (--backend sim, no --from-db): its label is "
+                             "the simulator's truth")
         if self.credit.cost_alpha and self.episodes_from_db:
             raise ValueError("the cost term needs live episodes (a `none` run per task and seed)")
         if self.val_tasks:
@@ -115,7 +119,7 @@ class TrainConfig:
 _FLAG_FIELDS = ("epochs", "episodes", "batch_tasks", "reuse_passes", "batch_episodes", "lr",
                 "val_seeds", "thresholds")
 _CREDIT_FLAGS = ("temperature", "epsilon", "lambda_first", "beta", "bonus_when", "lambda_sparse",
-                 "usage_penalty", "cost_alpha", "wrong_penalty")
+                 "usage_penalty", "cost_alpha", "wrong_penalty", "objective")
 
 
 def train_config_from_args(a: dict[str, Any], **fields: Any) -> TrainConfig:

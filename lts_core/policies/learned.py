@@ -38,6 +38,7 @@ from lts_core.policies.controller import (
     load_checkpoint,
 )
 from lts_core.policies.explain import TrainingMemory, explain, in_words
+from lts_core.policies.oracle import serves
 from lts_core.policies.trace import Decision, mix_epsilon
 from lts_core.world.grounding import support
 
@@ -107,7 +108,7 @@ class LearnedPolicy(AdmissionPolicy):
             reason = f"P(YES)={p:.3f} {'>=' if admit else '<'} threshold {self.threshold:.2f}"
         if self.trace is not None:
             self.trace.append(Decision(ctx.team_idx, ctx.step_idx, x, admit, p, action=ctx.action,
-                                       summary=ctx.s))
+                                       summary=ctx.s, serves=serves(ctx.payload) is not None))
         feats: dict[str, Any] = {"reason": reason, "p_yes": round(p_eval, 6),
                                  "threshold": self.threshold, "keys_seen": len(ctx.keys),
                                  "nearest": nearest_keys(ctx)}

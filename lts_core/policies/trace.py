@@ -25,6 +25,7 @@ class Decision:
     entry_id: int | None = None  # the bank entry this step became, when admitted
     used: bool = False  # that entry was fetched by some team in this episode
     misled: bool = False  # that entry's content was wrong and another team fetched it
+    serves: bool = False  # the oracle would admit this step (sim payloads only; recipe imitate)
     advantage: float = 0.0  # A_t, filled by ``learning.credit.assign_credit``
     action: str = ""  # the step's kind (search, open, answer, ...), for the record only
     summary: str = ""  # the step's summary s, for the record only

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lts_core.learning.credit import CreditConfig, Episode, assign_credit, policy_loss
+from lts_core.learning.credit import CreditConfig, Episode, assign_credit, policy_loss, trained_on
 from lts_core.policies.controller import AdmissionController, ControllerConfig, DecisionInput
 from lts_core.policies.trace import Decision, mix_epsilon
 
@@ -248,3 +248,36 @@ def test_the_loss_by_bank_size_chunks_equals_the_loss_in_one_batch():
                                              if p.grad is not None])))
     assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
     assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
+
+
+# --------------------------------------------------- imitating the oracle (recipe imitate, ours)
+def test_imitation_learns_the_oracle_label_and_ignores_the_advantage():
+    """objective=oracle: every decision is trained on (skip_zero does not drop any), the loss does not
+    depend on advantages or on what was sampled, and descending it moves P(YES) toward the label."""
+    decisions = [Decision(0, i, x(i), i % 2 == 0, 0.5, serves=i % 3 == 0) for i in range(24)]
+    cfg = CreditConfig(objective="oracle", skip_zero=True)
+    assert trained_on(decisions, cfg) == decisions
+    torch.manual_seed(0)
+    m = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1))
+    before = [m.score(d.x) for d in decisions]
+    l0, stats = policy_loss(m, decisions, cfg)
+    for i, d in enumerate(decisions):
+        d.advantage, d.admit = float(i) - 10.0, not d.admit
+    l1, _ = policy_loss(m, decisions, cfg)
+    assert abs(l0.item() - l1.item()) < 1e-6 and stats["label_rate"] == pytest.approx(8 / 24)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss, _ = policy_loss(m, decisions, cfg)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = [m.score(d.x) for d in decisions]
+    pos = [a - b for a, b, d in zip(after, before, decisions, strict=True) if d.serves]
+    neg = [a - b for a, b, d in zip(after, before, decisions, strict=True) if not d.serves]
+    assert loss.item() < l0.item() / 2
+    assert min(pos) > 0 > max(neg)  # every labelled step rose, every other one fell
+
+
+def test_objective_must_be_known():
+    with pytest.raises(ValueError, match="objective"):
+        CreditConfig(objective="supervised").validate()

@@ -46,3 +46,25 @@ def test_a_played_episode_traces_every_decision_and_what_became_of_it(engine, de
         if d.entry_id in read:
             assert d.used
     assert 0.0 <= e.r_agg <= 1.0 and 0.0 <= e.r_first <= 1.0 and e.runtime_s > 0
+
+
+def test_each_traced_decision_carries_the_oracle_label_of_its_recorded_step(engine, demo_suite) -> None:
+    """``Decision.serves`` (the ``imitate`` recipe's label) is the oracle's verdict on the payload the
+    step recorded; plans never serve, and a demo episode has some steps that do."""
+    import json
+
+    from lts_core.policies.oracle import serves
+
+    torch.manual_seed(0)
+    e = play_episode(engine, AdmissionController(TINY), demo_suite.tasks[0], _cfg(), seed=1,
+                     batch_id="train-test")
+    engine.store.flush()
+    steps = engine.store.query("SELECT team_idx, step_idx, action, detail_json FROM steps "
+                               "WHERE run_id = ?", [e.run_id])
+    payload = {(r.team_idx, r.step_idx): (r.action, json.loads(r.detail_json)["payload"])
+               for r in steps.itertuples()}
+    for d in e.decisions:
+        action, p = payload[d.team_idx, d.step_idx]
+        assert d.serves == (serves(p) is not None)
+        assert not (action == "plan" and d.serves)
+    assert any(d.serves for d in e.decisions) and not all(d.serves for d in e.decisions)

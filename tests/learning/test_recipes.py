@@ -31,6 +31,13 @@ def test_official_recipe_has_the_released_constants():
         recipe("bogus")
 
 
+def test_imitate_recipe_is_lts_schedule_learning_the_oracle_label():
+    c, lts = TrainConfig.from_recipe("imitate"), TrainConfig.from_recipe("lts")
+    assert (c.epochs, c.episodes, c.lr, c.reuse_passes) == (lts.epochs, lts.episodes, lts.lr, 0)
+    assert (c.credit.objective, c.credit.beta, c.credit.lambda_sparse) == ("oracle", 0.0, 0.0)
+    assert lts.credit.objective == "rl" and TrainConfig.from_recipe("official").credit.objective == "rl"
+
+
 def test_flags_override_the_recipe():
     args = {"recipe": "official", "suite": "demo", "teams": 3, "backend": "sim", "max_steps": 30,
             "embedder": "hash", "weight_decay": 0.01, "grad_clip": 1.0, "reward_metric": "f1",
@@ -116,7 +123,11 @@ def test_cli_bad_settings_fail_before_the_database(tmp_path):
     for argv, msg in ((["bench", "--policy-options", "[1,2]"], "must be a JSON object"),
                       (["train", "--suite", str(tmp_path / "nosuch.jsonl")], "no such file"),
                       (["train", "--val-tasks", "9"], "val_tasks must be START:END"),
-                      (["train", "--recipe", "bogus"], "invalid choice: 'bogus'")):
+                      (["train", "--recipe", "bogus"], "invalid choice: 'bogus'"),
+                      (["train", "--recipe", "imitate", "--backend", "openai/gpt-4o-mini"],
+                       "needs live episodes on the simulator"),
+                      (["train", "--recipe", "imitate", "--from-db", str(tmp_path / "r.duckdb")],
+                       "needs live episodes on the simulator")):
         p = subprocess.run([*lts_command(), "--db", str(db), *argv], cwd=REPO,
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 2 and msg in p.stderr, (argv, p.stderr)

@@ -48,6 +48,33 @@ def test_train_records_epochs_decisions_and_a_checkpoint(engine, tmp_path):
     assert "optimizer" in blob
 
 
+def test_imitating_the_oracle_trains_toward_its_label(engine, tmp_path):
+    """Recipe imitate end to end: every epoch records the oracle's label rate, and the trained
+    controller's P(YES) is higher on the steps the oracle would admit than on the others."""
+    c = TrainConfig.from_recipe("imitate", suite="demo", tasks=3, epochs=3, episodes=2, teams=2,
+                                embedder="hash", controller=TINY, lr=3e-3)
+    res = train(engine, c, out=tmp_path / "i.pt")
+    import json
+
+    rates = [json.loads(r.extra_json)["oracle_label_rate"] for r in res.epochs]
+    assert all(0.0 < r < 1.0 for r in rates)
+    losses = [r.loss for r in res.epochs]
+    assert losses[-1] < losses[0]  # the cross-entropy falls
+    model, blob = load_checkpoint(res.checkpoint)
+    assert blob["meta"]["recipe"] == "imitate"
+    from lts_core.learning.episodes import play_episode
+
+    suite = engine.suite("demo")
+    decs = [d for s in range(3) for d in play_episode(engine, model, suite.tasks[0], c, seed=50 + s,
+                                                      batch_id="imitate-check").decisions]
+    p_yes = {True: [], False: []}
+    for d in decs:
+        p_yes[d.serves].append(model.score(d.x))
+    assert p_yes[True] and p_yes[False]
+    assert sum(p_yes[True]) / len(p_yes[True]) > sum(p_yes[False]) / len(p_yes[False])
+    assert blob["meta"]["train_config"]["credit"]["objective"] == "oracle"
+
+
 def test_training_is_deterministic_and_resume_continues_exactly(engine, tmp_path):
     full = train(engine, cfg(), out=tmp_path / "full.pt")
     again = train(engine, cfg(), out=tmp_path / "again.pt")
