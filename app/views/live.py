@@ -153,13 +153,18 @@ def _wait_for_start(svc, run_id: str | None = None) -> None:
 
 def _draw(svc, d: dict) -> None:
     run, c = d["run"], d["counters"]
-    ui.run_header(run)
-    if run["status"] == "running":
-        if st.button("Cancel this run", icon=":material/stop_circle:", key="live_cancel"):
-            svc.queue.cancel_run(run["run_id"])
-    else:
-        ui.result_line(run)
-        story.counterfactual_panel(svc, run, key="live_cf")
+    # One container for the part that changes when the run ends (cancel button -> result line and
+    # counterfactual panel), so every element below keeps its place: the full redraw at the end
+    # then replaces the tiles and charts in place instead of drawing them again below their stale
+    # copies (which NO_FADE_CSS leaves fully visible until the redraw completes).
+    with st.container():
+        ui.run_header(run)
+        if run["status"] == "running":
+            if st.button("Cancel this run", icon=":material/stop_circle:", key="live_cancel"):
+                svc.queue.cancel_run(run["run_id"])
+        else:
+            ui.result_line(run)
+            story.counterfactual_panel(svc, run, key="live_cf")
     running = run["status"] == "running"
     wall = (time.time() - run["created_at"]) if running else max(
         run["wall_s"] or 0.0, (run.get("finished_at") or run["created_at"]) - run["created_at"])

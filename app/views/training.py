@@ -104,14 +104,12 @@ def _start_panel(svc) -> None:
         job = training_job.current_training()  # one per process: every tab sees it
         if job is not None:
             _progress(svc, job)
-        from lts_core.learning.recipes import RECIPES
+        from lts_core.learning.recipes import DESCRIPTIONS, RECIPES
 
         recipe = st.selectbox("Recipe", sorted(RECIPES), index=sorted(RECIPES).index("lts"),
-                              key="tr_recipe", help="official: the authors' released code, the shipped "
-                              "controller's recipe; lts: its credit with on-line updates (faster "
-                              "to train; `--cost-alpha 0.5` gave the checkpoint shipped before); "
-                              "v1: this project's first. "
-                              "docs/controller.md gives every constant and its source.")
+                              key="tr_recipe", help="; ".join(
+                                  f"**{n}**: {DESCRIPTIONS.get(n, '')}" for n in sorted(RECIPES))
+                              + ". docs/controller.md gives every constant and its source.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
         epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 
 from lts_core.cli.arg_checks import check_checkpoint_out
-from lts_core.learning.recipes import RECIPES
+from lts_core.learning.recipes import DESCRIPTIONS, RECIPES
 from lts_core.registry import backend_help, is_simulated
 from lts_core.scale.pool import add_scale_args
 
@@ -128,10 +128,8 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
 
     a = tr.add_argument
     a("--recipe", default="lts", choices=sorted(RECIPES),
-      help="named defaults (lts_core/learning/recipes.py): official = the authors' released code (the "
-      "shipped checkpoint's recipe), v1 = this project's first recipe, lts = official's credit "
-      "with on-line updates (default; faster to train), imitate = lts's schedule learning the "
-      "oracle's label (sim only)")
+      help="named defaults (lts_core/learning/recipes.py; default lts): " + "; ".join(
+          f"{n} = {DESCRIPTIONS[n]}" for n in sorted(RECIPES)).replace("%", "%%"))
     a("--suite", default=T.suite)
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "

@@ -49,6 +49,16 @@ RECIPES["imitate"] = {**RECIPES["lts"],
                       "credit": {**RECIPES["lts"]["credit"], "objective": "oracle", "beta": 0.0,
                                  "lambda_sparse": 0.0}}
 
+# One line per recipe, for ``lts train --help`` and the dashboard's Training page.
+DESCRIPTIONS: dict[str, str] = {
+    "official": "the authors' released code as published (the shipped controller's recipe)",
+    "lts": "official's credit with on-line updates, 3 epochs, lr 1e-3 (faster to train; with "
+           "--cost-alpha 0.5 it gave the controller shipped at stops 17-18)",
+    "v1": "this project's first recipe (sparsity on every decision)",
+    "imitate": "lts's schedule learning the oracle's label, whether a step's entry can serve a team "
+               "(ours; simulator only)",
+}
+
 
 def recipe(name: str) -> dict[str, Any]:
     """A copy of the named recipe's settings; ValueError naming the known ones otherwise."""

@@ -36,6 +36,9 @@ def test_imitate_recipe_is_lts_schedule_learning_the_oracle_label():
     assert (c.epochs, c.episodes, c.lr, c.reuse_passes) == (lts.epochs, lts.episodes, lts.lr, 0)
     assert (c.credit.objective, c.credit.beta, c.credit.lambda_sparse) == ("oracle", 0.0, 0.0)
     assert lts.credit.objective == "rl" and TrainConfig.from_recipe("official").credit.objective == "rl"
+    from lts_core.learning.recipes import DESCRIPTIONS, RECIPES
+
+    assert set(DESCRIPTIONS) == set(RECIPES)  # every recipe says what it is (CLI help, dashboard)
 
 
 def test_flags_override_the_recipe():
