@@ -13,6 +13,12 @@ the shipped ``learned`` and rules that admit by the step's kind:
 - ``search+open(text bound)``: drops the false page reads that the text could betray (a wrong
   "leads to" page, or a wrong page taken for the target) and keeps the misreads whose u, s and o
   are those of a true read. It peeks at the truth too: a bound on any policy that reads the text;
+- ``search+open(text bound 1/3)``, ``(2/3)``: the text bound with only a fixed share of its page
+  reads (chosen by a hash of the summary, so the same for every run): the points between
+  ``search`` and the text bound, to see whether any of them meets an aim;
+- ``search+open+answer``, ``search+open+answer(text bound)``: the same two with final answers too
+  (a right answer ends a reader's work early; a wrong one herds): can a rule reach ``dedup``'s
+  runtime without its loss of accuracy?
 - ``search+open(true)``: the same, but only page reads whose fact the simulator knows is true. It
   peeks at the simulator's ground truth, which no real policy sees: an upper bound on what a
   controller that reads s and o perfectly could do with these kinds.
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +53,11 @@ class ByKind(AdmissionPolicy):
     score_label = "1 when the step's kind is shared"
 
     def __init__(self, kinds: str = "search,open", true_only: bool = False,
-                 supported_only: bool = False, text_bound: bool = False) -> None:
+                 supported_only: bool = False, text_bound: bool = False,
+                 open_share: float = 1.0) -> None:
         self.kinds, self.true_only = set(kinds.split(",")), true_only
         self.supported_only, self.text_bound = supported_only, text_bound
+        self.open_share = open_share
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         ok = ctx.action in self.kinds
@@ -60,6 +69,8 @@ class ByKind(AdmissionPolicy):
             pl = ctx.payload
             betrayed = pl.get("points_to") or pl.get("title") != pl.get("as_target")
             ok = pl.get("as_target") is None or bool(pl.get("true")) or not betrayed
+        if ok and ctx.action == "open" and self.open_share < 1.0:
+            ok = zlib.crc32(ctx.s.encode()) % 1000 < 1000 * self.open_share
         return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
 
 
@@ -69,6 +80,13 @@ SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
             ("search+open", "by-kind", {"kinds": "search,open"}),
             ("search+open(supported)", "by-kind", {"kinds": "search,open", "supported_only": True}),
             ("search+open(text bound)", "by-kind", {"kinds": "search,open", "text_bound": True}),
+            ("search+open(text bound 1/3)", "by-kind",
+             {"kinds": "search,open", "text_bound": True, "open_share": 1 / 3}),
+            ("search+open(text bound 2/3)", "by-kind",
+             {"kinds": "search,open", "text_bound": True, "open_share": 2 / 3}),
+            ("search+open+answer", "by-kind", {"kinds": "search,open,answer"}),
+            ("search+open+answer(text bound)", "by-kind",
+             {"kinds": "search,open,answer", "text_bound": True}),
             ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True})]
 
 
