@@ -94,8 +94,31 @@ def chromium_page(base: str) -> Iterator:
             browser.close()
 
 
+_FRAMES_DRAWN = """(sel) => Array.from(document.querySelectorAll(sel)).every(f => {
+  const d = f.contentDocument; return !!(d && d.querySelector('.main-svg')); })"""
+
+
+def frames_drawn(pg, stable_s: float = 3.0, wait_s: float = 15.0) -> bool:
+    """Whether every steady chart frame on the page has drawn its chart and kept it for
+    ``stable_s``, waiting up to ``wait_s``. The Live page's last full redraw, when a run ends,
+    mounts its frames again, 1-3 s after the result line shows; they are then empty for 1-2 s
+    while plotly loads (a probe of the demo run: bars gone from about 2 to 3.8 s after it)."""
+    end, since = time.monotonic() + wait_s, None
+    while time.monotonic() < end:
+        if pg.evaluate(_FRAMES_DRAWN, STEADY_CHART):
+            since = since or time.monotonic()
+            if time.monotonic() - since >= stable_s:
+                return True
+        else:
+            since = None
+        time.sleep(0.25)
+    return False
+
+
 def shot(pg, name: str) -> Path:
-    """Screenshot the whole page: grow the viewport to the main area's height first."""
+    """Screenshot the whole page once its chart frames have drawn: grow the viewport to the main
+    area's height first."""
+    frames_drawn(pg)
     time.sleep(1.2)  # let plotly finish its transitions
     h = pg.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
                     " return m ? m.scrollHeight : document.body.scrollHeight; }")
