@@ -155,8 +155,9 @@ def _draw(svc, d: dict) -> None:
     run, c = d["run"], d["counters"]
     # One container for the part that changes when the run ends (cancel button -> result line and
     # counterfactual panel), so every element below keeps its place: the full redraw at the end
-    # then replaces the tiles and charts in place instead of drawing them again below their stale
-    # copies (which NO_FADE_CSS leaves fully visible until the redraw completes).
+    # then replaces the metric tiles in place instead of drawing them again below their stale
+    # copies (which NO_FADE_CSS leaves fully visible until the redraw completes). The chart
+    # frames are still mounted again by that redraw: blank for 1-2 s once, when a run ends.
     with st.container():
         ui.run_header(run)
         if run["status"] == "running":

@@ -167,7 +167,9 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
       "wrong and that another team fetched (0 = off; live and Ray episodes, not --from-db)")
     a("--objective", choices=["rl", "oracle"],
       help="rl: stepwise RL with the credit above (every recipe but imitate); oracle (ours, sim "
-      "only): cross-entropy against the oracle's label, whether the step's entry can serve a team")
+      "only): cross-entropy against the oracle's label, whether the step's entry can serve a team "
+      "(the credit flags above then have no effect; --temperature and --epsilon still shape the "
+      "sampled episodes)")
     a("--cost-alpha", type=float, help="ours: reward -= alpha * runtime / runtime of none on the "
       "same task and seed (0 = off)")
     a("--reward-metric", choices=["f1", "em"], default=T.reward_metric)

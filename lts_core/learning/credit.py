@@ -150,7 +150,8 @@ def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: Cred
 
     The decisions are forwarded in chunks of ``chunk``, ordered by bank size, so a chunk pads its
     keys to about its own length rather than the batch's largest bank (our choice: the same loss up
-    to rounding, ~3x faster on a batch whose banks hold 0-60 keys). Deterministic.
+    to rounding, ~3x faster on a batch whose banks hold 0-60 keys). Deterministic. With
+    ``cfg.objective == "oracle"`` it returns ``imitation_loss`` instead (no advantage, no sparsity).
     """
     import torch
 

@@ -232,7 +232,9 @@ def _epoch_record(train_id: str, epoch: int, eps: list[Episode], losses: list[fl
              "mean_p_yes": float(np.mean([d.p_yes for d in decs])) if decs else 0.0,
              "admit_by_action": {k: round(float(np.mean(v)), 4) for k, v in sorted(by_action.items())},
              "trained_on": len(trained_on(decs, cfg.credit)), "steps": len(losses),
-             "oracle_label_rate": float(np.mean([d.serves for d in decs])) if decs else 0.0,
+             # the share of decisions the oracle would admit: known only on live simulated episodes
+             "oracle_label_rate": (float(np.mean([d.serves for d in decs]))
+                                   if decs and cfg.simulated and not cfg.episodes_from_db else None),
              "recipe": cfg.recipe,
              "source": "db" if cfg.episodes_from_db else "engine",
              "backend": None if cfg.episodes_from_db else cfg.backend}

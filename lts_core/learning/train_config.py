@@ -55,14 +55,18 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.reuse_passes < 0 or self.tasks < 0:
             raise ValueError("reuse_passes and tasks must not be negative")
-        if self.episodes < 2 and self.credit.group_norm:
+        imitate = self.credit.objective == "oracle"
+        if self.episodes < 2 and self.credit.group_norm and not imitate:
             raise ValueError("group normalisation needs at least 2 episodes per task (--episodes)")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.credit.objective == "oracle" and (self.backend != "sim" or self.episodes_from_db):
+        if imitate and (not self.simulated or self.episodes_from_db):
             raise ValueError("imitating the oracle (--objective oracle, recipe imitate) needs live "
                              "episodes on the simulator (--backend sim, no --from-db): its label is "
                              "the simulator's truth")
+        if imitate and self.credit.cost_alpha:
+            raise ValueError("--cost-alpha shapes the RL reward; imitating the oracle "
+                             "(--objective oracle) has no reward in its loss")
         if self.credit.cost_alpha and self.episodes_from_db:
             raise ValueError("the cost term needs live episodes (a `none` run per task and seed)")
         if self.val_tasks:
@@ -77,6 +81,13 @@ class TrainConfig:
                              "ones (leave --workers at 1)")
         self.credit.validate()
         self.controller.validate()
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the episodes' back-end is a simulator (``registry.is_simulated``)."""
+        from lts_core.registry import is_simulated
+
+        return is_simulated(self.backend)
 
     def val_slice(self) -> slice:
         try:

@@ -278,6 +278,18 @@ def test_imitation_learns_the_oracle_label_and_ignores_the_advantage():
     assert min(pos) > 0 > max(neg)  # every labelled step rose, every other one fell
 
 
+def test_imitation_loss_is_the_cross_entropy_of_p_yes_at_temperature_one():
+    """The label is learned on the P(YES) decisions are made with (T = 1), whatever the sampling
+    temperature: the loss equals -mean log P(label) computed by hand from ``model.score``."""
+    torch.manual_seed(1)
+    m = AdmissionController(ControllerConfig(width=32, heads=2, ff=32, layers=1))
+    decisions = [Decision(0, i, x(i), False, 0.5, serves=i % 2 == 0) for i in range(6)]
+    by_hand = -np.mean([np.log(m.score(d.x) if d.serves else 1.0 - m.score(d.x)) for d in decisions])
+    for t in (1.2, 3.0):
+        loss, _ = policy_loss(m, decisions, CreditConfig(objective="oracle", temperature=t))
+        assert loss.item() == pytest.approx(by_hand, rel=1e-4)
+
+
 def test_objective_must_be_known():
     with pytest.raises(ValueError, match="objective"):
         CreditConfig(objective="supervised").validate()

@@ -130,7 +130,9 @@ def test_cli_bad_settings_fail_before_the_database(tmp_path):
                       (["train", "--recipe", "imitate", "--backend", "openai/gpt-4o-mini"],
                        "needs live episodes on the simulator"),
                       (["train", "--recipe", "imitate", "--from-db", str(tmp_path / "r.duckdb")],
-                       "needs live episodes on the simulator")):
+                       "needs live episodes on the simulator"),
+                      (["train", "--recipe", "imitate", "--cost-alpha", "0.5"],
+                       "has no reward in its loss")):
         p = subprocess.run([*lts_command(), "--db", str(db), *argv], cwd=REPO,
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 2 and msg in p.stderr, (argv, p.stderr)
