@@ -16,6 +16,9 @@ the shipped ``learned`` and rules that admit by the step's kind:
 - ``search+open(text bound 1/3)``, ``(2/3)``: the text bound with only a fixed share of its page
   reads (chosen by a hash of the summary, so the same for every run): the points between
   ``search`` and the text bound, to see whether any of them meets an aim;
+- ``search+open(leads)``, ``search+open(no leads)``: searches and only the page reads whose
+  summary names a next page ("It leads to 'X'", a bridge question's first hop), or only the others:
+  a split any policy can make from s;
 - ``search+open+answer``, ``search+open+answer(text bound)``: the same two with final answers too
   (a right answer ends a reader's work early; a wrong one herds): can a rule reach ``dedup``'s
   runtime without its loss of accuracy?
@@ -54,10 +57,10 @@ class ByKind(AdmissionPolicy):
 
     def __init__(self, kinds: str = "search,open", true_only: bool = False,
                  supported_only: bool = False, text_bound: bool = False,
-                 open_share: float = 1.0) -> None:
+                 open_share: float = 1.0, leads: bool | None = None) -> None:
         self.kinds, self.true_only = set(kinds.split(",")), true_only
         self.supported_only, self.text_bound = supported_only, text_bound
-        self.open_share = open_share
+        self.open_share, self.leads = open_share, leads
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         ok = ctx.action in self.kinds
@@ -69,6 +72,8 @@ class ByKind(AdmissionPolicy):
             pl = ctx.payload
             betrayed = pl.get("points_to") or pl.get("title") != pl.get("as_target")
             ok = pl.get("as_target") is None or bool(pl.get("true")) or not betrayed
+        if ok and ctx.action == "open" and self.leads is not None:
+            ok = ("It leads to '" in ctx.s) == self.leads
         if ok and ctx.action == "open" and self.open_share < 1.0:
             ok = zlib.crc32(ctx.s.encode()) % 1000 < 1000 * self.open_share
         return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
@@ -84,6 +89,8 @@ SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
              {"kinds": "search,open", "text_bound": True, "open_share": 1 / 3}),
             ("search+open(text bound 2/3)", "by-kind",
              {"kinds": "search,open", "text_bound": True, "open_share": 2 / 3}),
+            ("search+open(leads)", "by-kind", {"kinds": "search,open", "leads": True}),
+            ("search+open(no leads)", "by-kind", {"kinds": "search,open", "leads": False}),
             ("search+open+answer", "by-kind", {"kinds": "search,open,answer"}),
             ("search+open+answer(text bound)", "by-kind",
              {"kinds": "search,open,answer", "text_bound": True}),
