@@ -129,7 +129,7 @@ def add_train_parser(sub, open_store: StoreOpener) -> None:
     a = tr.add_argument
     a("--recipe", default="lts", choices=sorted(RECIPES),
       help="named defaults (lts_core/learning/recipes.py; default lts): " + "; ".join(
-          f"{n} = {DESCRIPTIONS[n]}" for n in sorted(RECIPES)).replace("%", "%%"))
+          f"{n} = {DESCRIPTIONS.get(n, '')}" for n in sorted(RECIPES)).replace("%", "%%"))
     a("--suite", default=T.suite)
     a("--tasks", type=int, default=0, help="first N training tasks (default all)")
     a("--val-tasks", default="", help="START:END slice of the suite held out to calibrate the "

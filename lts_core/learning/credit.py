@@ -155,7 +155,7 @@ def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: Cred
     """
     import torch
 
-    from lts_core.policies.controller import YES, collate
+    from lts_core.policies.controller import YES
 
     kept = sorted(trained_on(decisions, cfg), key=lambda d: len(d.x.keys))  # stable
     if not kept:
@@ -163,10 +163,7 @@ def policy_loss(model: AdmissionController, decisions: list[Decision], cfg: Cred
     if cfg.objective == "oracle":
         return imitation_loss(model, kept, chunk)
     pg_terms, yes_terms = [], []
-    for i in range(0, len(kept), chunk):
-        part = kept[i:i + chunk]
-        b = collate([d.x for d in part], model.config.max_keys)
-        logp = torch.log_softmax(model(b) / cfg.temperature, dim=-1)
+    for part, logp in _chunked_log_probs(model, kept, chunk, cfg.temperature):
         z = torch.tensor([YES if d.admit else 1 - YES for d in part])
         a = torch.tensor([d.advantage for d in part], dtype=torch.float32)
         pg_terms.append(-(logp.gather(1, z[:, None]).squeeze(1) * a))
@@ -185,13 +182,10 @@ def imitation_loss(model: AdmissionController, decisions: list[Decision],
     of decisions the oracle would admit. Forwarded in chunks like ``policy_loss``."""
     import torch
 
-    from lts_core.policies.controller import YES, collate
+    from lts_core.policies.controller import YES
 
     terms, yes_terms = [], []
-    for i in range(0, len(decisions), chunk):
-        part = decisions[i:i + chunk]
-        b = collate([d.x for d in part], model.config.max_keys)
-        logp = torch.log_softmax(model(b), dim=-1)
+    for part, logp in _chunked_log_probs(model, decisions, chunk, 1.0):
         z = torch.tensor([YES if d.serves else 1 - YES for d in part])
         terms.append(-logp.gather(1, z[:, None]).squeeze(1))
         yes_terms.append(logp[:, YES].exp())
@@ -199,3 +193,16 @@ def imitation_loss(model: AdmissionController, decisions: list[Decision],
     return ce, {"pg": ce.item(), "p_yes": torch.cat(yes_terms).mean().item(), "loss": ce.item(),
                 "trained_on": float(len(decisions)),
                 "label_rate": float(np.mean([d.serves for d in decisions]))}
+
+
+def _chunked_log_probs(model: AdmissionController, decisions: list[Decision], chunk: int,
+                       temperature: float):
+    """Yield ``(part, log softmax(logits / temperature))`` for consecutive chunks of ``decisions``."""
+    import torch
+
+    from lts_core.policies.controller import collate
+
+    for i in range(0, len(decisions), chunk):
+        part = decisions[i:i + chunk]
+        b = collate([d.x for d in part], model.config.max_keys)
+        yield part, torch.log_softmax(model(b) / temperature, dim=-1)
