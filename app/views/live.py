@@ -157,7 +157,8 @@ def _draw(svc, d: dict) -> None:
     # counterfactual panel), so every element below keeps its place: the full redraw at the end
     # then replaces the metric tiles in place instead of drawing them again below their stale
     # copies (which NO_FADE_CSS leaves fully visible until the redraw completes). The chart
-    # frames are still mounted again by that redraw: blank for 1-2 s once, when a run ends.
+    # frames keep theirs too: a Playwright probe marked them while the demo ran and found the
+    # same frames, drawn, after the end.
     with st.container():
         ui.run_header(run)
         if run["status"] == "running":
