@@ -157,8 +157,9 @@ def _draw(svc, d: dict) -> None:
     # counterfactual panel), so every element below keeps its place: the full redraw at the end
     # then replaces the metric tiles in place instead of drawing them again below their stale
     # copies (which NO_FADE_CSS leaves fully visible until the redraw completes). The chart
-    # frames keep theirs too: a Playwright probe marked them while the demo ran and found the
-    # same frames, drawn, after the end.
+    # frames are not always kept: in a 1440x900 window they are mounted again about 2 s after
+    # the result line and stay blank for about 1.3 s; in 1440x1400 they are kept (Playwright
+    # probes, stop 22). Not solved.
     with st.container():
         ui.run_header(run)
         if run["status"] == "running":

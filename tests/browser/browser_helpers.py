@@ -101,9 +101,9 @@ _FRAMES_DRAWN = """(sel) => Array.from(document.querySelectorAll(sel)).every(f =
 
 def frames_drawn(pg, stable_s: float = 4.0, wait_s: float = 20.0) -> bool:
     """Whether every steady chart frame on the page has drawn its chart and kept it for
-    ``stable_s``, waiting up to ``wait_s``. A screenshot taken while the page lays out again (the
-    viewport just grew, or the Live page's last redraw when a run ends, on a busy machine) caught
-    the frames empty; the frames themselves stay mounted."""
+    ``stable_s``, waiting up to ``wait_s``. The Live page's last redraw when a run ends can mount
+    its chart frames again (in a 1440x900 window: about 2 s after the result line, blank for
+    about 1.3 s while plotly loads), and a screenshot taken then shows them empty."""
     end, since = time.monotonic() + wait_s, None
     while time.monotonic() < end:
         if pg.evaluate(_FRAMES_DRAWN, STEADY_CHART):

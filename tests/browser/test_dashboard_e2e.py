@@ -72,6 +72,9 @@ def test_dashboard_end_to_end(page):
     # 2 before the frame redrew from scratch on a width change; this flow did not reproduce it
     assert live_legend_clear(pg), "the swimlane's legend is drawn over the lanes"
     shot(pg, "3-live-finished")
+    # once the last redraw has settled, one row of metric tiles (a redraw that drew them again
+    # below stale copies would leave more while it runs; app/views/live.py)
+    assert pg.get_by_test_id("stMetricLabel").count() == 6
 
     # 3. queue a small comparison batch (three policies, virtual executor)
     goto(pg, "Launch")
