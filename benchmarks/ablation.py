@@ -7,7 +7,7 @@ validation slice, then measured once on hotpotqa-dev (K=3, 3 seeds) at its store
 Every row trains with ``lts train --recipe R FLAGS --tasks 50 --val-tasks V --val-seeds S
 --thresholds 0.1,0.3,0.5,0.7,0.9`` (hotpotqa-train, G = 4, K = 3, seed 0), so the threshold, like
 every other choice, comes from the training suite (the first ablation: V 70:100, S 0,1; the
-protocol since stop 18: V 50:100, S 0,1,2, docs/controller.md); dev is played once per row, for reporting. ``none`` is
+protocol since stop 18: V 50:100, S 0,1,2, benchmarks/JOURNAL.md); dev is played once per row, for reporting. ``none`` is
 played once on dev. Prints one table (markdown) with the validation and dev figures and writes it
 to ``OUT/ablation.md``; checkpoints and logs stay in OUT. Every figure is SIMULATED.
 """

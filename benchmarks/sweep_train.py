@@ -1,4 +1,4 @@
-"""Small sweep that chose the trainer's default beta and lambda_sparse (docs/controller.md).
+"""Small sweep that chose the trainer's default beta and lambda_sparse (benchmarks/JOURNAL.md).
 
 Each grid point trains a controller on the first ``--train-tasks`` hotpotqa-train tasks and
 evaluates it (argmax, K=3, virtual, sim) on ``--val-tasks`` *other* train tasks (from

@@ -74,7 +74,7 @@ def _shipped_panel() -> None:
                        f"{c.get('epochs')} epochs, {c.get('episodes')} episodes per task, "
                        f"K = {c.get('teams')}", 300) + sim
                     + f". Weights `{md(c.get('weights_sha'), 40)}`. How each constant was chosen: "
-                    "docs/controller.md.")
+                    "docs/controller.md; how each recipe and checkpoint was chosen: benchmarks/JOURNAL.md.")
         if not cal:
             return
         none = cal["none"]

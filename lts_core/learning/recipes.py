@@ -12,15 +12,15 @@ command line overrides it. Sources:
 - ``v1``: this project's first recipe (the paper's wording: bonus when R > 0; our sweep chose beta 1,
   lambda_sparse 0.3 and lr 1e-3 on hotpotqa-train; sparsity on every decision; on-line, one step per
   task group).
-- ``lts``: chosen on hotpotqa-train and its validation split (docs/controller.md, "How the shipped
+- ``lts``: chosen on hotpotqa-train and its validation split (benchmarks/JOURNAL.md, "How the ``lts``
   recipe was chosen"): ``official``'s credit with on-line updates (no reuse passes), lr 1e-3, 3
   epochs; our additions (usage penalty, cost term) are off. With ``--cost-alpha 0.5`` it gave the
   controller shipped at stops 17-18; since stop 19 the shipped one is ``official`` (the rule of
-  docs/controller.md picked it on 500 validation runs per point, BENCHMARKS.md).
+  benchmarks/JOURNAL.md picked it on 500 validation runs per point, BENCHMARKS.md).
 - ``imitate`` (ours, stop 22; simulator only): ``lts``'s schedule (3 epochs, G 4, on-line, lr 1e-3,
   sampling at T 1.2 with epsilon 0.1) with the loss replaced by the cross-entropy against the
   oracle's label "this step's entry can serve a team" (``credit.imitation_loss``); no advantage,
-  bonus or sparsity (docs/controller.md, "Imitating the oracle").
+  bonus or sparsity (benchmarks/JOURNAL.md, "Imitating the oracle").
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ RECIPES: dict[str, dict[str, Any]] = {
                    "epsilon": 0.1, "usage_penalty": 0.0, "cost_alpha": 0.0, "wrong_penalty": 0.0, "temperature": 1.2},
     },
 }
-# The shipped controller's recipe: the released credit rules with on-line updates (no reuse
-# passes, lr 1e-3, 3 epochs): what this 2-core machine could afford, and the candidate the selection
-# rule picked on the validation split (benchmarks/sweep_recipes.py; docs/controller.md).
+# The default recipe: the released credit rules with on-line updates (no reuse passes, lr 1e-3,
+# 3 epochs): what this 2-core machine could afford at stops 16-17, picked on the validation split
+# (benchmarks/sweep_recipes.py; benchmarks/JOURNAL.md). Shipped at stops 16-18, not since stop 19.
 RECIPES["lts"] = {**RECIPES["official"], "epochs": 3, "lr": 1e-3, "reuse_passes": 0,
                   "credit": {**RECIPES["official"]["credit"]}}
 RECIPES["imitate"] = {**RECIPES["lts"],
