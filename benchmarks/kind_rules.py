@@ -22,6 +22,11 @@ the shipped ``learned`` and rules that admit by the step's kind:
 - ``search+open+answer``, ``search+open+answer(text bound)``: the same two with final answers too
   (a right answer ends a reader's work early; a wrong one herds): can a rule reach ``dedup``'s
   runtime without its loss of accuracy?
+- ``...+decided``: the rule before ``+`` plus final answers, but only an answer that, with the
+  answers already given, makes a strict majority of the K teams (the vote is then decided whatever
+  the others answer, so sharing it cannot change the result; it can only end the others' work):
+  does the vote's straggler cost enough runtime to matter? A policy sees every step, so it can
+  count the answers itself;
 - ``search+open(true)``: the same, but only page reads whose fact the simulator knows is true. It
   peeks at the simulator's ground truth, which no real policy sees: an upper bound on what a
   controller that reads s and o perfectly could do with these kinds.
@@ -45,6 +50,7 @@ from lts_core import registry
 from lts_core.policies.base import AdmissionContext, AdmissionDecision, AdmissionPolicy
 from lts_core.record.store import Store
 from lts_core.runtime.engine import Engine, RunConfig
+from lts_core.scoring import normalize_answer
 from lts_core.world.grounding import support
 
 
@@ -57,10 +63,11 @@ class ByKind(AdmissionPolicy):
 
     def __init__(self, kinds: str = "search,open", true_only: bool = False,
                  supported_only: bool = False, text_bound: bool = False,
-                 open_share: float = 1.0, leads: bool | None = None) -> None:
+                 open_share: float = 1.0, leads: bool | None = None, decided_teams: int = 0) -> None:
         self.kinds, self.true_only = set(kinds.split(",")), true_only
         self.supported_only, self.text_bound = supported_only, text_bound
         self.open_share, self.leads = open_share, leads
+        self.decided_teams, self.answers = decided_teams, {}  # per run: team -> normalised answer
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         ok = ctx.action in self.kinds
@@ -76,6 +83,10 @@ class ByKind(AdmissionPolicy):
             ok = ("It leads to '" in ctx.s) == self.leads
         if ok and ctx.action == "open" and self.open_share < 1.0:
             ok = zlib.crc32(ctx.s.encode()) % 1000 < 1000 * self.open_share
+        if ctx.action == "answer" and self.decided_teams:
+            mine = normalize_answer(str(ctx.payload.get("answer") or ctx.o))
+            self.answers[ctx.team_idx] = mine
+            ok = 2 * list(self.answers.values()).count(mine) > self.decided_teams
         return self.decision(1.0 if ok else 0.0, {"reason": f"kind {ctx.action}"})
 
 
@@ -94,7 +105,14 @@ SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
             ("search+open+answer", "by-kind", {"kinds": "search,open,answer"}),
             ("search+open+answer(text bound)", "by-kind",
              {"kinds": "search,open,answer", "text_bound": True}),
-            ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True})]
+            ("search+open(true)", "by-kind", {"kinds": "search,open", "true_only": True}),
+            ("search+decided", "by-kind", {"kinds": "search", "decided_teams": -1}),
+            ("search+open(text bound)+decided", "by-kind",
+             {"kinds": "search,open", "text_bound": True, "decided_teams": -1}),
+            ("search+open(text bound 2/3)+decided", "by-kind",
+             {"kinds": "search,open", "text_bound": True, "open_share": 2 / 3, "decided_teams": -1}),
+            ("search+open(true)+decided", "by-kind",
+             {"kinds": "search,open", "true_only": True, "decided_teams": -1})]
 
 
 def main() -> None:
@@ -121,6 +139,8 @@ def main() -> None:
                 continue
             t0, em, rt, adm = time.time(), [], [], []
             for seed in seeds:
+                if opts.get("decided_teams") == -1:  # the vote's size is the run's K
+                    opts = {**opts, "decided_teams": a.teams}
                 rc = RunConfig(teams=a.teams, policy=policy, policy_options=dict(opts), seed=seed,
                                executor="virtual")
                 res = [engine.run_task(t, suite, rc, batch_id=f"rules-{label}") for t in tasks]
