@@ -58,6 +58,9 @@ def show(features: dict[str, Any], decision: str, *, key: str) -> None:
     if isinstance(p, int | float) and isinstance(th, int | float):
         st.caption(f"P(YES) = {p:.3f}, compared with the threshold {th:.2f}: {decision} "
                    "(admitted at and above it).")
+    elif isinstance(p, int | float) and features.get("rule") == "vote":
+        st.caption(f"The controller's P(YES) = {p:.3f} was recorded, not used: with the option "
+                   "answers = decided, final answers are left to the vote rule.")
     attr = [a for a in features.get("attribution") or [] if isinstance(a, dict)]
     if attr:
         st.plotly_chart(attribution_figure(attr), key=f"{key}_attr",

@@ -73,13 +73,22 @@ def _decision(db: data.DB, run: dict, d: dict, adm: dict | None, dec: str) -> No
     c1.markdown(f"<div class='lts-kv'>Decision</div><div style='font-size:1.55rem;font-weight:650;"
                 f"color:{theme.DECISION_COLORS[dec]}'>{theme.DECISION_LABELS[dec].upper()}</div>",
                 unsafe_allow_html=True)
-    c2.metric("Score", f"{adm['score']:.3f}", f"threshold {th:.2f}" if th is not None else None,
-              delta_color="off", delta_arrow="off", help=f"{data.score_label(run)}; admitted at and "
-              "above the threshold")
     feats_all = adm.get("features") or {}
+    vote = feats_all.get("vote") if feats_all.get("rule") == "vote" else None
+    if isinstance(vote, dict):  # an answer the vote rule decided (policies/vote.py): no threshold
+        c2.metric("Vote", f"{vote.get('agree', '?')} of {vote.get('teams', '?')}",
+                  "decides it" if vote.get("decided") else "still open", delta_color="off",
+                  delta_arrow="off", help="the teams that gave this answer, this one included, out "
+                  "of K: shared only when that is a strict majority, which no later answer can "
+                  "overturn")
+    else:
+        c2.metric("Score", f"{adm['score']:.3f}", f"threshold {th:.2f}" if th is not None else None,
+                  delta_color="off", delta_arrow="off", help=f"{data.score_label(run)}; admitted "
+                  "at and above the threshold")
     if explain_view.has_explanation(feats_all):
         explain_view.show(feats_all, dec, key=f"expl_{d['team_idx']}_{d['step_idx']}")
-        st.caption(f"Score scale: {md(data.score_label(run), 80)}.")
+        if vote is None:
+            st.caption(f"Score scale: {md(data.score_label(run), 80)}.")
         _redone(db, run, d, dec)
         return
     st.markdown(f":material/lightbulb: {md(adm['reason'], 600) or 'no reason recorded'}  \n"

@@ -91,6 +91,7 @@ class ByKind(AdmissionPolicy):
 
 
 SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
+            ("dedup+decided", "dedup", {"answers": "decided"}),
             ("learned", "learned", {"explain": False}),
             ("search", "by-kind", {"kinds": "search"}),
             ("search+open", "by-kind", {"kinds": "search,open"}),

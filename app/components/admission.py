@@ -14,13 +14,15 @@ def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: s
                         label: str = "admission score") -> go.Figure:
     """Each admission decision as a point (x = clock time, y = score), coloured by decision.
 
-    The policy's threshold is the dashed line: steps scoring at or above it are admitted.
+    The policy's threshold is the dashed line: steps scoring at or above it are admitted. Decisions
+    a rule made instead of the score (``adm.rule``, e.g. the vote rule's answers) are drawn apart.
     """
     if t_cut is not None:
         adm = adm[adm.t <= t_cut + 1e-9]
     fig = go.Figure()
+    ruled = adm.rule.notna() if "rule" in adm else pd.Series(False, index=adm.index)
     for dec in ("admitted", "rejected"):
-        df = adm[adm.decision == dec]
+        df = adm[(adm.decision == dec) & ~ruled]
         if df.empty:
             continue
         fig.add_trace(go.Scatter(
@@ -35,6 +37,17 @@ def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: s
                        f"{r.score:.3f}<br>{esc(r.s, 110)}" for r in df.itertuples(index=False)],
             hoverinfo="text",
         ))
+    if ruled.any():  # decided by a rule, not by the score: drawn apart, at 1 (shared) or 0
+        df = adm[ruled]
+        fig.add_trace(go.Scatter(
+            x=df.t, y=df.admitted.astype(float), mode="markers", name="answer, by the vote rule",
+            marker=dict(color=[theme.DECISION_COLORS[d] for d in df.decision], size=9,
+                        symbol="diamond-open", line=dict(width=2)),
+            customdata=list(zip(df.team_idx, df.step_idx, strict=True)),
+            hovertext=[f"<b>T{r.team_idx} #{r.step_idx}</b> {esc(r.action, 40)} · "
+                       f"{theme.DECISION_LABELS[r.decision]} by the {esc(r.rule, 20)} rule, not by "
+                       f"the score<br>{esc(r.s, 110)}" for r in df.itertuples(index=False)],
+            hoverinfo="text"))
     shapes, notes = [], []
     if threshold is not None:  # layout shapes: far cheaper than fig.add_hline
         shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=threshold,

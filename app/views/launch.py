@@ -23,6 +23,9 @@ MAX_OPTIONS = 500
 MAX_JOBS = 500
 MAX_TEAMS = 64  # RunConfig.validate's bounds
 MAX_STEPS = 500
+ANSWER_CHOICES = {None: "each policy's default (learned: as calibrated with its checkpoint)",
+                  "policy": "decided by the policy's score, like any step",
+                  "decided": "shared only once they decide the vote"}
 DEMO = dict(suite="demo", teams=3, policy="dedup", executor="threads", speed=8.0, embedder="minilm")
 
 
@@ -141,6 +144,15 @@ def _form(svc) -> None:
                              help="A file written by `lts train` or the Training page.").strip()
         if ckpt and not Path(ckpt).expanduser().is_file():
             problems.append(f"Controller checkpoint: {ckpt} does not exist")
+    answers = None
+    ruled = [p for p in policies if POLICIES.takes(p, "answers")]
+    if ruled:
+        answers = st.selectbox(
+            f"Final answers ({', '.join(ruled)})", [None, "policy", "decided"], key="l_answers",
+            format_func=lambda a: ANSWER_CHOICES[a],
+            help="decided: share a team's final answer only once it makes a strict majority of the "
+                 "K teams, so that sharing it cannot change the vote (it can only end the others' "
+                 "work sooner); policy: the policy's score decides answers like any other step.")
     poison, poison_at = _poison_fields(policies)
     backend, options, llm_problems = _backend()
     problems += llm_problems
@@ -177,6 +189,8 @@ def _form(svc) -> None:
                     popts["checkpoint"] = str(Path(ckpt).expanduser())
                 if threshold is not None and POLICIES.takes(p, "threshold"):
                     popts["threshold"] = float(threshold)
+                if answers is not None and POLICIES.takes(p, "answers"):
+                    popts["answers"] = answers
                 cfg = RunConfig(teams=int(teams), policy=p, policy_options=popts, backend=backend,
                                 backend_options=options,
                                 executor=executor, stop=stop, max_steps=int(max_steps), seed=s,

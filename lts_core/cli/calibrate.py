@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from lts_core.cli.learn import StoreOpener, _floats, _ints, _scale_fields
+from lts_core.policies.vote import ANSWER_RULES
 from lts_core.scale.pool import add_scale_args
 
 
@@ -64,7 +65,8 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
                      (TrainingMemory.path_for(src), TrainingMemory.path_for(dst))):
             if a.is_file():
                 shutil.copyfile(a, b)
-    cal = calibrate_checkpoint(engine, dst, cfg, progress=not args.quiet)
+    answers = args.answers or blob.get("meta", {}).get("answers") or "policy"
+    cal = calibrate_checkpoint(engine, dst, cfg, progress=not args.quiet, answers=answers)
     none = cal.none
     print(f"SIMULATED | {cfg.suite} tasks {cal.tasks} x seeds {cal.seeds} | K={cal.teams} | "
           f"none: EM {100 * none['em']:.1f}, {none['runtime_s']:.1f} s")
@@ -73,7 +75,8 @@ def cmd_calibrate(args: argparse.Namespace, open_store: StoreOpener) -> int:
         mark = "  <- chosen" if r["threshold"] == cal.threshold else ""
         print(f"{r['threshold']:>9g} {100 * r['em']:>6.1f} {r['runtime_s']:>9.1f} "
               f"{r['runtime_s'] / none['runtime_s']:>6.2f} {100 * r['admit']:>6.1f}{mark}")
-    print(f"\nthreshold {cal.threshold} ({cal.rule}) stored in {dst} and its sidecar")
+    print(f"\nthreshold {cal.threshold} ({cal.rule}; answers: {cal.answers}) stored in {dst} and "
+          "its sidecar")
     return 0
 
 
@@ -90,6 +93,9 @@ def add_calibrate_parser(sub, open_store: StoreOpener) -> None:
     a("--thresholds", type=_floats, help="candidates (default: the checkpoint's)")
     a("--suite", help="another suite to calibrate on (default: the checkpoint's training suite)")
     a("--out", help="write a calibrated copy here instead of changing the checkpoint")
+    a("--answers", choices=ANSWER_RULES, help="who decides final answers: the controller (policy) "
+      "or the vote rule (decided: only an answer that decides the majority vote is shared); "
+      "stored with the threshold (default: the checkpoint's, else policy)")
     a("--quiet", "-q", action="store_true")
     add_scale_args(ca)
     ca.set_defaults(fn=lambda args: cmd_calibrate(args, open_store))

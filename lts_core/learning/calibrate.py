@@ -5,7 +5,8 @@ slice (``TrainConfig.val_tasks`` x ``val_seeds``, K = ``teams``, virtual executo
 rule written here before any result was seen (our choice, not the paper's): **the lowest mean
 runtime among the thresholds whose EM is at least ``none``'s EM minus 1 point; if none qualifies, the
 highest EM (ties: lower runtime)**. The threshold and the whole curve are stored in the checkpoint's
-meta and its sidecar JSON, and ``learned`` uses that threshold by default. Dev is never used here.
+meta and its sidecar JSON, and ``learned`` uses that threshold by default (and the answer rule it
+was calibrated with, ``answers``). Dev is never used here.
 
 With ``workers`` > 1 (and no ``ray_address``: the workers read the checkpoint from this disk) the
 runs are played on local Ray workers (``scale.play_runs``), with the same figures as in sequence.
@@ -42,6 +43,7 @@ class Calibration:
     teams: int
     none: dict[str, float]
     curve: list[dict[str, float]] = field(default_factory=list)  # threshold, em, runtime_s, admit
+    answers: str = "policy"  # who decided answer steps on the curve (policies/vote.py), stored too
 
 
 def choose(none_em: float, curve: list[dict[str, float]]) -> float:
@@ -58,8 +60,9 @@ def choose(none_em: float, curve: list[dict[str, float]]) -> float:
 
 
 def calibrate_checkpoint(engine: Engine, checkpoint: Path, cfg: TrainConfig,
-                         progress: bool = False) -> Calibration:
-    """Play the validation slice, choose the threshold, store it with the checkpoint."""
+                         progress: bool = False, answers: str = "policy") -> Calibration:
+    """Play the validation slice, choose the threshold, store it with the checkpoint; ``learned``
+    plays with the answer rule ``answers`` (``policies/vote.py``), stored beside the threshold."""
     suite = engine.suite(cfg.suite)
     tasks = suite.tasks[cfg.val_slice()]
     if not tasks:
@@ -69,7 +72,8 @@ def calibrate_checkpoint(engine: Engine, checkpoint: Path, cfg: TrainConfig,
                 for task in tasks]  # `none` first, then each threshold: the sequential order
     jobs = [(task, RunConfig(teams=cfg.teams, policy=baseline_policy() if t is None else "learned",
                              policy_options={} if t is None else {
-                                 "checkpoint": str(checkpoint), "threshold": t, "explain": False},
+                                 "checkpoint": str(checkpoint), "threshold": t, "explain": False,
+                                 "answers": answers},
                              backend=cfg.backend, backend_options=dict(cfg.backend_options),
                              executor="virtual", max_steps=cfg.max_steps, seed=seed,
                              embedder=cfg.embedder)) for t, seed, task in settings]
@@ -106,7 +110,7 @@ def calibrate_checkpoint(engine: Engine, checkpoint: Path, cfg: TrainConfig,
     none = mean(None)
     curve = [{"threshold": t, **mean(t)} for t in cfg.thresholds]
     cal = Calibration(choose(none["em"], curve), "lowest runtime with EM >= none - 1 point",
-                      cfg.val_tasks, list(cfg.val_seeds), cfg.teams, none, curve)
+                      cfg.val_tasks, list(cfg.val_seeds), cfg.teams, none, curve, answers)
     store_threshold(checkpoint, cal)
     return cal
 
@@ -119,11 +123,13 @@ def store_threshold(checkpoint: Path, cal: Calibration) -> None:
 
     blob = torch.load(checkpoint, map_location="cpu", weights_only=True)
     blob.setdefault("meta", {})["threshold"] = cal.threshold
+    blob["meta"]["answers"] = cal.answers
     blob["meta"]["calibration"] = _plain(asdict(cal))
     tmp = checkpoint.with_suffix(checkpoint.suffix + ".tmp")
     torch.save(blob, tmp)
     tmp.replace(checkpoint)
-    write_sidecar(checkpoint, {"threshold": cal.threshold, "calibration": _plain(asdict(cal))})
+    write_sidecar(checkpoint, {"threshold": cal.threshold, "answers": cal.answers,
+                               "calibration": _plain(asdict(cal))})
 
 
 def _plain(d: Any) -> Any:

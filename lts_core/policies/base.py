@@ -36,6 +36,11 @@ class AdmissionContext:
     rng: random.Random = field(default_factory=random.Random)
     training: bool = False
     payload: dict[str, Any] = field(default_factory=dict)  # the back-end's structured view (sim)
+    # The vote so far (``policies/vote.py``): the run's K, the step's argument (for an answer step,
+    # the answer given) and the final answers of the teams that have ended with one, by team index.
+    teams: int = 0
+    arg: str = ""
+    answers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -6,6 +6,9 @@ Options (``--policy-options '{"checkpoint": "...", ...}'``):
   suite's validation split and stored with the checkpoint, else 0.5 (argmax of YES/NO).
 - ``sample`` / ``temperature`` / ``epsilon``: sample YES/NO from (1 - epsilon) * softmax(logits / T)
   + epsilon / 2 instead (the trainer does this); the draw uses the decision's own seeded rng.
+- ``answers``: ``"decided"`` admits a final answer only when it decides the majority vote, and
+  lets the controller decide every other step (``lts_core.policies.vote``); ``"policy"``: the
+  controller decides answers too. Default: the rule stored with the checkpoint, else ``"policy"``.
 - ``explain`` (default true): record each input's contribution to P(YES) and the most similar
   decisions of the training record (``lts_core.policies.explain``). They are computed after the decision,
   off its path, and recorded as an ``ExplanationRecord`` (the decision itself is one forward pass).
@@ -40,6 +43,7 @@ from lts_core.policies.controller import (
 from lts_core.policies.explain import TrainingMemory, explain, in_words
 from lts_core.policies.oracle import serves
 from lts_core.policies.trace import Decision, mix_epsilon
+from lts_core.policies.vote import check_rule, vote_decision
 from lts_core.world.grounding import support
 
 _CACHE: dict[tuple[str, float], tuple[AdmissionController, dict[str, Any], Any]] = {}
@@ -63,7 +67,7 @@ class LearnedPolicy(AdmissionPolicy):
     def __init__(self, checkpoint: str | None = None, threshold: float | None = None,
                  sample: bool = False, temperature: float = 1.2, epsilon: float = 0.0,
                  explain: bool = True, model: AdmissionController | None = None,
-                 trace: list[Decision] | None = None) -> None:
+                 trace: list[Decision] | None = None, answers: str | None = None) -> None:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"learned threshold must be in [0, 1], got {threshold}")
         if temperature <= 0:
@@ -71,7 +75,7 @@ class LearnedPolicy(AdmissionPolicy):
         if not 0.0 <= epsilon < 1.0:
             raise ValueError(f"learned epsilon must be in [0, 1), got {epsilon}")
         self.memory: TrainingMemory | None = None
-        stored = None
+        stored, stored_answers = None, None
         if model is not None:
             self.model, self.source = model, {"checkpoint": "(live model of a training job)"}
         else:
@@ -79,6 +83,7 @@ class LearnedPolicy(AdmissionPolicy):
             self.model, blob, self.memory = cached_checkpoint(path)
             self.source = describe_checkpoint(path, blob)
             stored = blob.get("meta", {}).get("threshold")
+            stored_answers = blob.get("meta", {}).get("answers")
         self.threshold = float(threshold if threshold is not None else stored if stored is not None
                                else 0.5)
         self.threshold_source = ("option" if threshold is not None else
@@ -86,6 +91,8 @@ class LearnedPolicy(AdmissionPolicy):
         self.sample, self.temperature, self.epsilon = sample, temperature, epsilon
         self.explain = explain and trace is None  # the trainer needs no explanations
         self.trace = trace
+        # The trainer's decisions are all the controller's: the vote rule applies when playing.
+        self.answers = check_rule(answers or stored_answers or "policy")
 
     def inputs(self, ctx: AdmissionContext) -> DecisionInput:
         q, u, o = ctx.embedder.encode([ctx.query, ctx.u or "(none)", ctx.o or "(empty)"])
@@ -97,6 +104,11 @@ class LearnedPolicy(AdmissionPolicy):
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         x = self.inputs(ctx)
         p_eval, p_t = self.model.scores(x, (1.0, self.temperature))  # one forward pass
+        if self.answers == "decided" and self.trace is None:
+            ruled = vote_decision(ctx, {"p_yes": round(p_eval, 6), "keys_seen": len(ctx.keys),
+                                        "nearest": nearest_keys(ctx)})
+            if ruled is not None:  # P(YES) is recorded beside it: what the controller would say
+                return ruled
         if self.sample:
             p = mix_epsilon(p_t, self.epsilon)
             admit = ctx.rng.random() < p
@@ -137,4 +149,5 @@ class LearnedPolicy(AdmissionPolicy):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold,
                 "threshold_source": self.threshold_source, "sample": self.sample,
-                "temperature": self.temperature, "epsilon": self.epsilon, **self.source}
+                "temperature": self.temperature, "epsilon": self.epsilon, "answers": self.answers,
+                **self.source}

@@ -8,6 +8,7 @@ from lts_core.policies.base import (
     AdmissionPolicy,
     nearest_keys,
 )
+from lts_core.policies.vote import check_rule, vote_decision
 
 
 class NoMemory(AdmissionPolicy):
@@ -41,9 +42,11 @@ class Dedup(AdmissionPolicy):
     name = "dedup"
     score_label = "novelty: 1 - cosine to the nearest key"
 
-    def __init__(self, similarity: float | None = None, threshold: float | None = None) -> None:
+    def __init__(self, similarity: float | None = None, threshold: float | None = None,
+                 answers: str = "policy") -> None:
         """``similarity`` (default 0.9) or, on the score's own scale, ``threshold`` = 1 -
-        similarity (the novelty at and above which a step is admitted); not both."""
+        similarity (the novelty at and above which a step is admitted); not both. ``answers``:
+        ``"decided"`` admits a final answer only when it decides the vote (``policies/vote.py``)."""
         if similarity is not None and threshold is not None:
             raise ValueError("give dedup a similarity or a threshold (= 1 - similarity), not both")
         if threshold is not None:
@@ -55,12 +58,15 @@ class Dedup(AdmissionPolicy):
             raise ValueError(f"dedup similarity must be in (0, 1], got {similarity}")
         self.similarity = similarity
         self.threshold = 1.0 - similarity if threshold is None else threshold
+        self.answers = check_rule(answers)
 
     def decide(self, ctx: AdmissionContext) -> AdmissionDecision:
         near = nearest_keys(ctx)
         top = near[0][1] if near else 0.0
         nov = 1.0 - top  # one scale: the reason speaks of the score it is judged on
         feats = {"max_cosine": top, "nearest": near}
+        if self.answers == "decided" and (ruled := vote_decision(ctx, feats)) is not None:
+            return ruled
         d = self.decision(nov, feats, digits=4)
         feats["reason"] = (
             f"novelty {nov:.3f} < {self.threshold:.2f}: nearest key #{near[0][0]} has cosine "
@@ -70,4 +76,5 @@ class Dedup(AdmissionPolicy):
         return d
 
     def describe(self) -> dict:
-        return {"name": self.name, "similarity": self.similarity, "threshold": self.threshold}
+        return {"name": self.name, "similarity": self.similarity, "threshold": self.threshold,
+                "answers": self.answers}

@@ -190,7 +190,9 @@ class Run:
                                rec.action, rec.team_idx, rec.step_idx, self.embedder, s_vec,
                                random.Random(derive_seed(self.config.seed, self.task.id, "adm",
                                                          rec.team_idx, rec.step_idx)),
-                               payload=p.payload)
+                               payload=p.payload, teams=self.config.teams, arg=p.action.arg or "",
+                               answers={t.idx: t.rec.answer for t in self.teams
+                                        if t.rec.status == "answered" and t.rec.answer is not None})
         t0 = time.perf_counter()
         d = self.policy.decide(ctx)
         ms = (time.perf_counter() - t0) * 1000

@@ -88,3 +88,42 @@ def test_a_retried_run_shows_why(tmp_path, monkeypatch):
     at = open_page("explorer", path, monkeypatch)
     no_exception(at)
     assert "lost with its Ray worker (attempt 1 of 2)" in texts(at)
+
+
+def test_an_answer_the_vote_rule_decided_shows_the_vote_not_a_score(tmp_path, monkeypatch):
+    from lts_core import RunConfig
+
+    path = tmp_path / "lts.duckdb"
+    svc = state._services_for(str(path))
+    suite = svc.engine.suite("demo")
+    svc.engine.run_task(suite.tasks[0], suite, RunConfig(policy="dedup", embedder="hash",
+                                                         policy_options={"answers": "decided"}))
+    svc.store.flush()
+    rid = data.latest_run_id(svc.store)
+    adm = data.admissions(svc.store, rid)
+    answers = adm[adm.action == "answer"]
+    assert len(answers) and (answers.rule == "vote").all() and adm[adm.action != "answer"].rule.isna().all()
+    at = open_page("explorer", path, monkeypatch)
+    a = answers.iloc[-1]
+    at.selectbox(key="ex_step").set_value(f"{a.team_idx}:{a.step_idx}").run()
+    no_exception(at)
+    vote = next(m for m in at.metric if m.label == "Vote")
+    assert vote.value.endswith("of 3") and "vote rule" in texts(at)
+    assert not any(m.label == "Score" for m in at.metric)
+
+
+def test_the_score_stream_draws_rule_decisions_apart_from_scored_ones():
+    from app.components.admission import score_stream_figure
+
+    adm = pd.DataFrame({"team_idx": [0, 1, 2], "step_idx": [1, 5, 6], "t": [1.0, 2.0, 3.0],
+                        "score": [0.7, 1.0, 0.0], "admitted": [True, True, False],
+                        "threshold": [0.5, None, None], "action": ["search", "answer", "answer"],
+                        "s": ["a", "b", "c"], "rule": [None, "vote", "vote"],
+                        "decision": ["admitted", "admitted", "rejected"]})
+    fig = score_stream_figure(adm, 0.5, policy="learned")
+    names = [t.name for t in fig.data]
+    assert names.count("answer, by the vote rule") == 1
+    ruled = fig.data[names.index("answer, by the vote rule")]
+    assert list(ruled.y) == [1.0, 0.0] and "not by the score" in ruled.hovertext[0]
+    assert sum(len(t.x) for t in fig.data) == 3  # each decision drawn once
+    assert len(score_stream_figure(adm.drop(columns="rule"), 0.5).data) == 2  # older records

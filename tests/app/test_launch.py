@@ -125,6 +125,26 @@ def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, m
     assert queries.policy_threshold(svc.store, queries.get_run(svc.store, job.run_id)) == 0.25
 
 
+def test_the_form_can_leave_final_answers_to_the_vote_rule(tmp_path, monkeypatch):
+    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
+    db = tmp_path / "answers.duckdb"
+    at = open_page("launch", db, monkeypatch)
+    at.text_input(key="l_query").input("Garrick").run()
+    at.radio(key="l_exec").set_value("virtual").run()
+    at.selectbox(key="l_answers").set_value("decided").run()
+    at.button(key="l_go").click().run()
+    no_exception(at)
+    svc = state._services_for(str(db))
+    assert svc.queue.wait_idle(60)
+    job = svc.queue.jobs()[-1]
+    assert job.status == "finished", job.error
+    from lts_core.record import queries
+
+    adm = queries.admissions(svc.store, job.run_id)
+    assert (adm[adm.action == "answer"].rule == "vote").all() and (adm.action == "answer").any()
+    assert adm[adm.action != "answer"].rule.isna().all()
+
+
 def test_the_form_plants_wrong_entries_in_runs_with_memory(tmp_path, monkeypatch):
     """The poisoning experiment from the form: a dedup run gets the planted entries, none none."""
     monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))

@@ -100,10 +100,14 @@ def test_lts_calibrate_chooses_again_on_a_new_slice_and_keeps_the_weights(engine
     out = tmp_path / "recal.pt"
     assert cli.main(["--db", db, "calibrate", str(res.checkpoint), "--val-tasks", "12:14",
                      "--val-seeds", "1", "--thresholds", "0.1,0.5,0.95", "--out", str(out),
-                     "-q"]) == 0
+                     "--answers", "decided", "-q"]) == 0
     printed = capsys.readouterr().out
-    assert "<- chosen" in printed and "stored in" in printed
+    assert "<- chosen" in printed and "stored in" in printed and "answers: decided" in printed
     side = json.loads(out.with_suffix(".json").read_text())
+    # the answer rule it was calibrated with is stored beside the threshold and used by default
+    assert side["answers"] == side["calibration"]["answers"] == "decided"
+    assert LearnedPolicy(checkpoint=str(out)).answers == "decided"
+    assert LearnedPolicy(checkpoint=str(res.checkpoint)).answers == "policy"
     cal = side["calibration"]
     assert (cal["tasks"], cal["seeds"]) == ("12:14", [1])
     assert [r["threshold"] for r in cal["curve"]] == [0.1, 0.5, 0.95]

@@ -116,6 +116,31 @@ def _ctx(bank: MemoryBank, emb, s: str, seed: int = 0) -> AdmissionContext:
                             random.Random(seed))
 
 
+def test_learned_policy_with_the_vote_rule_leaves_answers_to_the_vote(tmp_path, model):
+    emb = get_embedder("hash")
+    path = save_checkpoint(tmp_path / "c.pt", model)
+    pol = make_policy("learned", checkpoint=str(path), answers="decided")
+    assert pol.describe()["answers"] == "decided"
+    bank = MemoryBank()
+
+    def answer(others: dict[int, str]) -> AdmissionContext:
+        return AdmissionContext("Who wrote the novel?", [], "Give the final answer.", "Answered: Ann",
+                                "Ann", "answer", 0, 9, emb, emb.one("Answered: Ann"),
+                                random.Random(0), teams=3, arg="Ann", answers=others)
+
+    open_vote, decided = pol.decide(answer({})), pol.decide(answer({2: "ann"}))
+    assert (open_vote.admit, decided.admit) == (False, True)
+    assert decided.threshold is None and 0.0 <= decided.features["p_yes"] <= 1.0  # recorded beside
+    assert decided.features["vote"]["agree"] == 2 and decided.explain_later is None
+    search = _ctx(bank, emb, "Searched the novel; top results: a, b.")
+    plain = make_policy("learned", checkpoint=str(path))
+    assert pol.decide(search).score == plain.decide(search).score  # other steps: P(YES) as before
+    # the trainer's decisions are all the controller's
+    trace: list = []
+    train = make_policy("learned", model=model, trace=trace, answers="decided")
+    assert "P(YES)" in train.decide(answer({2: "ann"})).features["reason"] and len(trace) == 1
+
+
 def test_learned_policy_from_a_checkpoint(tmp_path, model):
     emb = get_embedder("hash")
     path = save_checkpoint(tmp_path / "c.pt", model)

@@ -96,7 +96,8 @@ def test_dedup_threshold_validation(bad: float) -> None:
 
 def test_dedup_describe_records_its_settings() -> None:
     d = make_policy("dedup", similarity=0.75).describe()
-    assert d == {"name": "dedup", "similarity": 0.75, "threshold": pytest.approx(0.25)}
+    assert d == {"name": "dedup", "similarity": 0.75, "threshold": pytest.approx(0.25),
+                 "answers": "policy"}
 
 
 def test_nearest_keys_orders_by_cosine() -> None:

@@ -162,6 +162,29 @@ def test_policy_dedup_decisions_match_their_features(run_demo, store) -> None:
     assert cfg["policy"]["similarity"] == 0.8
 
 
+def test_each_answer_decision_sees_k_and_the_answers_of_the_teams_already_ended(run_demo, store):
+    """The vote rule (policies/vote.py) reads the run's K and the answers given so far: checked
+    against the record, every answer decision counts exactly the teams that ended before it."""
+    seen = 0
+    for task in range(4):
+        s = run_demo(task, teams=3, policy="dedup", policy_options={"answers": "decided"})
+        rid = s.record.run_id
+        teams = _q(store, "SELECT team_idx, answer, t_end FROM teams WHERE run_id = ? AND "
+                          "status = 'answered'", rid)
+        adm = _q(store, "SELECT a.team_idx, a.t, a.admitted, a.threshold, a.features_json FROM "
+                        "admissions a JOIN steps s USING (run_id, team_idx, step_idx) WHERE "
+                        "a.run_id = ? AND s.action = 'answer'", rid)
+        for r in adm.itertuples():
+            vote = json.loads(r.features_json)["vote"]
+            mine = normalize_answer(vote["answer"])
+            before = teams[(teams.t_end < r.t) & (teams.team_idx != r.team_idx)]
+            assert vote["teams"] == 3 and np.isnan(r.threshold)  # not a threshold decision
+            assert vote["agree"] == 1 + sum(normalize_answer(a) == mine for a in before.answer)
+            assert bool(r.admitted) == (2 * vote["agree"] > 3)
+            seen += 1
+    assert seen >= 8
+
+
 @pytest.mark.slow
 def test_dedup_on_the_real_minilm_embedder(run_demo, store) -> None:
     """With MiniLM, each recorded max_cosine is the real cosine to the nearest earlier key."""

@@ -79,7 +79,10 @@ def step_detail(db: DB, run_id: str, team_idx: int, step_idx: int) -> dict[str, 
 
 
 def admissions(db: DB, run_id: str) -> pd.DataFrame:
-    df = db.query("SELECT a.team_idx, a.step_idx, a.t, a.score, a.admitted, a.threshold, s.action, s.s "
+    """One row per decision; ``rule`` names a rule that decided instead of the score (``vote``:
+    an answer admitted only once it decides the vote, ``policies/vote.py``), else None."""
+    df = db.query("SELECT a.team_idx, a.step_idx, a.t, a.score, a.admitted, a.threshold, s.action, s.s, "
+                  "json_extract_string(a.features_json, '$.rule') AS rule "
                   "FROM admissions a LEFT JOIN steps s USING (run_id, team_idx, step_idx) "
                   "WHERE a.run_id = ? ORDER BY a.t", [run_id])
     df["decision"] = [decision_label(x) for x in df.admitted]
