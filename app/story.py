@@ -46,7 +46,11 @@ def counterfactual_panel(svc, run: dict, *, key: str) -> None:
                    "(compared with the same task and seed run without memory).")
         return
 
-    @st.fragment(run_every=1.0 if counterfactual.playing(run["run_id"]) else None)
+    # Start the replay (when none is recorded) before the panel decides whether to poll: decided
+    # first, the panel of the run's last redraw never polled and the result waited for a reload.
+    first = counterfactual.find_or_play(svc, run)
+
+    @st.fragment(run_every=1.0 if first is None and counterfactual.playing(run["run_id"]) else None)
     def panel() -> None:
         cf_run = counterfactual.find_or_play(svc, run)
         if cf_run is None:

@@ -186,3 +186,30 @@ def test_counterfactual_of_an_unknown_suite_is_none():
            "simulated": True, "policy": "dedup", "config_json": "{}"}
     assert counterfactual.find_or_play(svc, run) is None
     assert not counterfactual.playing("r-unknown")
+
+
+def test_the_panel_polls_from_the_redraw_that_starts_the_replay(tmp_path, monkeypatch):
+    """The run's last redraw starts the no-memory replay; that same panel must poll for it (it
+    did not, and the result waited for a reload)."""
+    from app import story
+    from lts_core import RunConfig
+
+    svc = state._services_for(str(tmp_path / "cf.duckdb"))
+    suite = svc.engine.suite("demo")
+    svc.engine.run_task(suite.tasks[1], suite, RunConfig(policy="dedup", embedder="hash"))
+    svc.store.flush()
+    run = data.get_run(svc.store, data.latest_run_id(svc.store))
+    polls: list = []
+
+    def fragment(run_every=None):
+        polls.append(run_every)
+        return lambda f: f
+
+    monkeypatch.setattr(story.st, "fragment", fragment)
+    story.counterfactual_panel(svc, run, key="t")
+    assert polls == [1.0]
+    end = time.monotonic() + 60
+    while counterfactual.playing(run["run_id"]) and time.monotonic() < end:
+        time.sleep(0.2)
+    story.counterfactual_panel(svc, run, key="t")  # recorded now: nothing left to poll for
+    assert polls == [1.0, None]
