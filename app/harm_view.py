@@ -32,7 +32,9 @@ def harm_tab(db, run: dict) -> None:
                 delta_color="off", delta_arrow="off")
     m[1].metric("Reads of them", len(rd), f"{rd.reader_team.nunique() if len(rd) else 0} teams",
                 delta_color="off", delta_arrow="off")
-    m[2].metric("Readers who repeated a wrong answer", len(repeated))
+    m[2].metric("Teams that repeated a wrong answer",
+                repeated.reader_team.nunique() if len(repeated) else 0,
+                help="reader teams whose final answer is a wrong answer entry they read")
     m[3].metric("Final answer", "right" if final_ok else "wrong",
                 md(run.get("answer") or "none", 60), delta_color="off", delta_arrow="off")
     st.markdown(_verdict(run, rd, final_ok))
@@ -59,20 +61,28 @@ def harm_tab(db, run: dict) -> None:
 
 
 def _verdict(run: dict, rd: pd.DataFrame, final_ok: bool) -> str:
-    """One sentence: did wrong entries reach the final answer?"""
+    """One or two sentences: did wrong entries reach the final answer, and through whom? Follows
+    the readers who voted for the run's answer (``gave_final``) whatever kind of entry they read."""
     if rd.empty:
         return ":green[:material/check: No team read a wrong entry; they could not have changed " \
                "the answer.]"
-    teams = sorted({int(t) for t in rd.reader_team})
-    who = ", ".join(f"T{t}" for t in teams)
+    who = _teams(rd)
+    final = md(run.get("answer") or "none", 80)
     rep = rd[rd.repeated]
-    if len(rep):
-        ans = md(rep.content.iloc[0], 80)
-        tail = ("and the vote came out wrong" if not final_ok else "but the vote still came out "
-                "right")
-        return (f":red[:material/warning: **{who} read wrong entries; {len(rep)} team(s) repeated "
-                f"the wrong answer “{ans}”, {tail}.**]")
-    if not final_ok:
-        return (f":orange[:material/warning: {who} read wrong entries and the final answer is "
-                "wrong: check the readers' steps.]")
-    return f":orange[:material/info: {who} read wrong entries; the final answer is still right.]"
+    also = (f" {_teams(rep)} repeated the wrong answer entry “{md(rep.content.iloc[0], 80)}”."
+            if len(rep) and not rep.gave_final.all() else "")
+    if final_ok:
+        return f":orange[:material/info: {who} read wrong entries; the final answer is still right.{also}]"
+    led = rd[rd.gave_final]
+    if led.empty:
+        return (f":orange[:material/warning: {who} read wrong entries and the final answer "
+                f"“{final}” is wrong, but no reader voted for it: check the other teams' steps.{also}]")
+    seen = led.drop_duplicates("entry_id")
+    ents = ", ".join(f"#{int(e.entry_id)} ({md(e.why, 60)})" for e in seen.head(4).itertuples())
+    more = f" and {len(seen) - 4} more" if len(seen) > 4 else ""
+    return (f":red[:material/warning: **The vote came out wrong (“{final}”): {_teams(led)} "
+            f"answered it after reading wrong entries {ents}{more}.**{also}]")
+
+
+def _teams(rd: pd.DataFrame) -> str:
+    return ", ".join(f"T{t}" for t in sorted({int(t) for t in rd.reader_team}))

@@ -188,9 +188,13 @@ def _draw(svc, d: dict) -> None:
         m[3].metric("Web calls avoided", f"{c['avoided']:.0f}", f"{c['net_saved']:+.0f} net steps",
                     delta_color="off" if c["net_saved"] == 0 else "normal",
                     delta_arrow="off" if c["net_saved"] == 0 else "auto", help=SAVED_HELP)
+    planted = f", {c['planted']:.0f} planted" if c["planted"] else ""
     m[4].metric("Bank", f"{c['entries']:.0f} entries",
-                f"{c['entries'] / c['decisions']:.0%} admitted" if c["decisions"] else None,
-                delta_color="off", delta_arrow="off", help="entries admitted / admission decisions taken")
+                f"{c['admitted'] / c['decisions']:.0%} admitted{planted}" if c["decisions"] else
+                (planted.lstrip(", ") or None),
+                delta_color="off", delta_arrow="off",
+                help="entries in the bank; steps admitted / admission decisions taken, and entries "
+                     "planted by a poisoning experiment (they bypass admission)")
     clock = "Run clock (modelled)" if run["simulated"] else "Run clock"
     m[5].metric(clock, tables.fmt_secs(c["clock_s"]), f"real time {tables.fmt_secs(wall)}",
                 delta_color="off", delta_arrow="off",

@@ -30,7 +30,7 @@ class DB(Protocol):
 ENTRY_COLS = ["run_id", "entry_id", "team_idx", "step_idx", "action", "key", "t_added", "planted",
               "wrong", "why", "content", "reads", "readers"]
 READ_COLS = ["run_id", "entry_id", "reader_team", "reader_step", "t", "producer_team", "planted",
-             "why", "content", "team_answer", "team_em", "repeated"]
+             "why", "content", "team_answer", "team_em", "repeated", "gave_final"]
 
 
 def _has_planted(db: DB) -> bool:
@@ -111,8 +111,9 @@ def _payload(detail_json: Any) -> dict[str, Any]:
 
 
 def wrong_reads(db: DB, run_ids: list[str], entries: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per read of a wrong entry: the reader, its team's final answer, and whether that
-    answer repeats the entry's wrong answer (``repeated``)."""
+    """One row per read of a wrong entry: the reader, its team's final answer, whether that
+    answer repeats the entry's wrong answer (``repeated``) and whether it is the run's aggregated
+    answer (``gave_final``: the reader voted for what the run answered)."""
     ent = entry_harm(db, run_ids) if entries is None else entries
     bad = ent[ent.wrong]
     if bad.empty:
@@ -121,6 +122,8 @@ def wrong_reads(db: DB, run_ids: list[str], entries: pd.DataFrame | None = None)
                      f"({_in(run_ids)})", list(run_ids)).set_index(["run_id", "team_idx"])
     reads = db.query(f"SELECT run_id, entry_id, reader_team, reader_step, t FROM memory_reads "
                      f"WHERE run_id IN ({_in(run_ids)}) ORDER BY t", list(run_ids))
+    finals = dict(db.query(f"SELECT run_id, answer FROM runs WHERE run_id IN ({_in(run_ids)})",
+                           list(run_ids)).itertuples(index=False))
     info = bad.set_index(["run_id", "entry_id"])
     rows = []
     for r in reads.itertuples():
@@ -133,11 +136,14 @@ def wrong_reads(db: DB, run_ids: list[str], entries: pd.DataFrame | None = None)
         em = teams.em.get(tkey) if tkey in teams.index else None
         ans = ans if isinstance(ans, str) else None
         rep = bool(e.action == "answer" and ans and exact_match(ans, [e.content]))
+        final = finals.get(r.run_id)
+        gave = bool(ans and isinstance(final, str) and final and exact_match(ans, [final]))
         rows.append({"run_id": r.run_id, "entry_id": key[1], "reader_team": int(r.reader_team),
                      "reader_step": int(r.reader_step), "t": float(r.t),
                      "producer_team": int(e.team_idx), "planted": bool(e.planted), "why": e.why,
                      "content": e.content, "team_answer": ans,
-                     "team_em": None if em is None or pd.isna(em) else float(em), "repeated": rep})
+                     "team_em": None if em is None or pd.isna(em) else float(em), "repeated": rep,
+                     "gave_final": gave})
     return pd.DataFrame(rows, columns=READ_COLS)
 
 

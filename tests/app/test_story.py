@@ -66,6 +66,8 @@ def test_graph_and_live_show_wrong_entries(poisoned_db, monkeypatch):
     no_exception(at)
     m = next(m for m in at.metric if m.label == "Reads of wrong entries")
     assert str(m.delta).endswith(", 2 planted")
+    bank = next(m for m in at.metric if m.label == "Bank")  # policy all: every step admitted
+    assert bank.delta == "100% admitted, 2 planted"  # planted entries bypass admission
 
 
 def test_deep_link_opens_run_and_step(poisoned_db, monkeypatch):
@@ -213,3 +215,19 @@ def test_the_panel_polls_from_the_redraw_that_starts_the_replay(tmp_path, monkey
         time.sleep(0.2)
     story.counterfactual_panel(svc, run, key="t")  # recorded now: nothing left to poll for
     assert polls == [1.0, None]
+
+
+def test_the_harm_verdict_follows_the_readers_who_voted_for_the_wrong_answer():
+    from app.harm_view import _verdict
+
+    rd = pd.DataFrame({"reader_team": [1, 2, 0], "entry_id": [0, 0, 3],
+                       "why": ["planted wrong fact", "planted wrong fact", "wrong answer"],
+                       "content": ["fact", "fact", "Kestrow Span"],
+                       "repeated": [False, False, True], "gave_final": [True, True, False]})
+    v = _verdict({"answer": "Greywater Bridge"}, rd, final_ok=False)
+    assert "The vote came out wrong (“Greywater Bridge”): T1, T2 answered it after reading " \
+           "wrong entries #0 (planted wrong fact)" in v
+    assert "T0 repeated the wrong answer entry “Kestrow Span”" in v
+    v = _verdict({"answer": "x"}, rd.assign(gave_final=False), final_ok=False)
+    assert "no reader voted for it" in v
+    assert "still right" in _verdict({"answer": "y"}, rd, final_ok=True)

@@ -67,6 +67,8 @@ def test_a_read_planted_answer_is_flagged_and_repeated(engine, demo_suite, regis
     assert planted.set_index("entry_id").loc[1, "readers"] == [(0, 1)]
     rd = wrong_reads(engine.store, [rid])
     assert list(rd.reader_team) == [0] and rd.repeated.iloc[0] and rd.planted.iloc[0]
+    # the reader voted for the run's answer only if the run answered the planted wrong answer
+    assert rd.gave_final.iloc[0] == (s.record.answer == wrong)
     h = run_harm(engine.store, [rid]).iloc[0]
     assert h.planted_reads == 1 and h.readers == 1 and h.repeated == 1
 
