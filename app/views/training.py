@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import data, training_job, ui
 from app.components import tables, training
+from app.form_checks import int_problem
 from app.safe import md
 
 
@@ -112,11 +113,28 @@ def _start_panel(svc) -> None:
                               + ". docs/controller.md gives every constant and its source.")
         c = st.columns(4)
         suite = c[0].selectbox("Suite", ["demo", "hotpotqa-train"], key="tr_suite")
-        epochs = c[1].number_input("Epochs", 1, 50, 2, key="tr_epochs")
-        tasks = c[2].number_input("Tasks", 1, 500, 4, key="tr_tasks")
-        teams = c[3].number_input("Teams (K)", 1, 10, 3, key="tr_k")
+        problems: list[str] = []
+        try:  # the first tasks of the suite are trained on: no more than it has
+            n_tasks = len(svc.engine.suite(suite).tasks)
+        except Exception as e:  # e.g. the HotpotQA files are not where the settings say
+            n_tasks = 0
+            problems.append(f"Suite {suite}: {e}")
+        # No min/max on the inputs: out of range, Streamlit keeps the last valid value while the
+        # field shows the typed one; checked here, every problem is said and blocks the button.
+        epochs = c[1].number_input("Epochs", value=2, step=1, key="tr_epochs", help="1 to 50")
+        tasks = c[2].number_input("Tasks", value=4, step=1, key="tr_tasks",
+                                  help=f"the first N tasks of the suite, 1 to {max(n_tasks, 1)}")
+        teams = c[3].number_input("Teams (K)", value=3, step=1, key="tr_k", help="1 to 10")
+        problems += [p for p in (int_problem("Epochs", epochs, 1, 50),
+                                 int_problem(f"Tasks ({suite} has {n_tasks})", tasks, 1,
+                                             max(n_tasks, 1)),
+                                 int_problem("Teams (K)", teams, 1, 10)) if p]
+        if problems:
+            st.error("**Fix these to start:**\n" + "\n".join(f"- {md(p, 300)}" for p in problems),
+                     icon=":material/edit_note:")
         busy = job is not None and job.status in ("running", "stopping")
-        if st.button("Start training", icon=":material/play_arrow:", disabled=busy, key="tr_go"):
+        if st.button("Start training", icon=":material/play_arrow:", disabled=busy or bool(problems),
+                     key="tr_go"):
             try:
                 training_job.start_training(
                     svc.engine, recipe=recipe, suite=suite, epochs=int(epochs), tasks=int(tasks),

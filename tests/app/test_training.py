@@ -48,12 +48,26 @@ def test_run_in_progress(running_db, monkeypatch):
     no_exception(at)
 
 
+def test_bad_training_settings_are_said_and_block_the_button(tmp_path, monkeypatch):
+    at = open_page("training", tmp_path / "bad.duckdb", monkeypatch)
+    at.number_input(key="tr_epochs").set_value(0)
+    at.number_input(key="tr_tasks").set_value(20).run()  # the demo suite has 16 tasks
+    no_exception(at)
+    err = html.unescape(" ".join(e.value for e in at.error))
+    assert "Epochs must be from 1 to 50, not 0" in err
+    assert "Tasks (demo has 16) must be from 1 to 16, not 20" in err
+    assert at.button(key="tr_go").disabled
+    at.number_input(key="tr_epochs").set_value(1)
+    at.number_input(key="tr_tasks").set_value(16).run()
+    assert not at.error and not at.button(key="tr_go").disabled
+
+
 def test_start_button_trains_and_records_curves(tmp_path, monkeypatch):
     """The start button runs the real trainer in a background thread; its epochs reach the page."""
     db = tmp_path / "train.duckdb"
     at = open_page("training", db, monkeypatch)
     no_exception(at)
-    assert at.selectbox(key="tr_recipe").value == "lts"  # the shipped recipe by default
+    assert at.selectbox(key="tr_recipe").value == "lts"  # the quickest recipe by default
     at.selectbox(key="tr_recipe").set_value("v1")
     at.number_input(key="tr_epochs").set_value(1)
     at.number_input(key="tr_tasks").set_value(1)
