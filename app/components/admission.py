@@ -11,7 +11,7 @@ from app.safe import esc
 
 def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: str = "",
                         t_cut: float | None = None, height: int = 300,
-                        label: str = "admission score") -> go.Figure:
+                        label: str = "admission score", simulated: bool = False) -> go.Figure:
     """Each admission decision as a point (x = clock time, y = score), coloured by decision.
 
     The policy's threshold is the dashed line: steps scoring at or above it are admitted. Decisions
@@ -57,7 +57,8 @@ def score_stream_figure(adm: pd.DataFrame, threshold: float | None, *, policy: s
                           font=dict(size=11, color="#3D4A5C")))
     fig.update_layout(shapes=shapes, annotations=notes)
     fig.update_layout(**theme.base_layout(
-        height=height, xaxis=dict(title="run clock, seconds", gridcolor=theme.GRID, zeroline=False),
+        height=height, xaxis=dict(title=f"run clock, seconds{' (modelled)' if simulated else ''}",
+                                  gridcolor=theme.GRID, zeroline=False),
         yaxis=dict(title=esc(label, 60), range=[-0.05, 1.08], gridcolor=theme.GRID),
     ))
     if adm.empty:

@@ -115,9 +115,12 @@ def bar_figure(summary: pd.DataFrame, cols: list[str], colors: dict[str, str], t
     vals = [float(v) for c in cols for v in summary[c] if v == v]
     lo, hi = min(vals + [0.0]), max(vals + [0.0])
     pad = (hi - lo) * 0.15 or 1.0
+    y_range = [lo - (pad if lo < 0 else 0), hi + pad]
+    if all(c.endswith("%") for c in cols) and lo >= 0:  # a share: always on its 0-100 scale
+        y_range = [0, max(hi + pad, 100 * 1.15)]
     fig.update_layout(**theme.base_layout(
         height=height, barmode="group", title=dict(text=title, font_size=14),
-        yaxis=dict(title=y_title, gridcolor=theme.GRID, range=[lo - (pad if lo < 0 else 0), hi + pad],
+        yaxis=dict(title=y_title, gridcolor=theme.GRID, range=y_range,
                    zeroline=True, zerolinecolor="#B8BFC9"),
         xaxis=dict(tickangle=0), margin=dict(l=10, r=10, t=40, b=10)))
     if multi:

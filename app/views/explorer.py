@@ -218,7 +218,8 @@ def _replay_tab(db, run: dict, steps: pd.DataFrame) -> None:
     with left:
         st.plotly_chart(admission.score_stream_figure(adm, data.policy_threshold(db, run),
                                                       policy=run["policy"], t_cut=t, height=280,
-                                                      label=data.score_label(run)),
+                                                      label=data.score_label(run),
+                                                      simulated=bool(run["simulated"])),
                         key="ex_replay_scores")
     with right:
         st.markdown(f"**Bank at {t:.1f} s** ({len(e_now)} entries, newest first)")

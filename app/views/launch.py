@@ -178,7 +178,8 @@ def _form(svc) -> None:
     if problems:
         st.error("**Fix these to start:**\n" + "\n".join(f"- {md(p, 500)}" for p in problems),
                  icon=":material/edit_note:")
-    label = "Start run" if len(jobs) == 1 else f"Queue {max(len(jobs), 1)} runs"
+    label = ("Start run" if len(jobs) == 1 else f"Queue {len(jobs)} runs" if jobs else
+             "Start (nothing to run yet)")
     if st.button(label, type="primary", icon=":material/play_arrow:", key="l_go",
                  disabled=bool(problems) or not jobs or backend is None):
         batch = uuid.uuid4().hex[:8]

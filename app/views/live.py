@@ -67,7 +67,8 @@ def live_figures(d: dict, focus_team: int | None = None) -> dict:
                                              focus_team=focus_team, wrong=wrong_ids(d)),
         "scores": admission.score_stream_figure(d["adm"], d["threshold"],
                                                 policy=run["policy"], height=320,
-                                                label=data.score_label(run)),
+                                                label=data.score_label(run),
+                                                simulated=bool(run["simulated"])),
     }
 
 

@@ -105,7 +105,8 @@ def in_words(admit: bool, p_yes: float, threshold: float, attr: list[dict[str, A
     text = (texts or {}).get(top["input"])
     hint = f" ({text[:70]!r})" if text else ""
     flips = (top["p_without"] >= threshold) != admit
-    return (f"{verdict} mostly because of {name}{hint}: without it P(YES) would be "
+    it = "them" if top["input"] == "keys" else "it"
+    return (f"{verdict} mostly because of {name}{hint}: without {it} P(YES) would be "
             f"{top['p_without']:.3f} instead of {p_yes:.3f}"
             + (" and the decision would flip" if flips else ""))
 

@@ -79,6 +79,8 @@ def test_in_words_names_the_input_that_pushed_the_decision():
     assert w.startswith("rejected mostly because of o (the step's output)")
     assert "search failed" in w and "flip" in w
     assert "admitted" in in_words(True, 0.9, 0.5, [{"input": "s", "p_without": 0.2, "delta": 0.7}])
+    keys = in_words(True, 0.9, 0.5, [{"input": "keys", "p_without": 0.2, "delta": 0.7}])
+    assert "because of the bank's keys: without them P(YES)" in keys
 
 
 def test_in_words_does_not_name_an_input_whose_effect_it_cannot_show():
