@@ -65,8 +65,10 @@ def sidebar_status() -> None:
         lines = []
         if active:
             lines.append(f":material/progress_activity: {len(active)} run(s) queued or running")
-        lines.append(f"{summ['runs']:,} run{'s' if summ['runs'] != 1 else ''} · "
-                     f"{summ['steps']:,} steps recorded")
+        mine = summ["runs"] - summ["internal"]
+        lines.append(f"{mine:,} run{'s' if mine != 1 else ''} · {summ['steps']:,} steps recorded"
+                     + (f" · {summ['internal']:,} more played for training, calibration or "
+                        "replays" if summ["internal"] else ""))
         lines.append(md(s.db_path))
         if s.interrupted_on_open:
             lines.append(f":material/pause_circle: {s.interrupted_on_open} run(s) left running by "
@@ -208,7 +210,12 @@ def run_picker(db: data.DB, *, key: str) -> str | None:
         suite = c[1].selectbox("Suite", opts["suite"], key=f"{key}_suite", format_func=fmt)
         policy = c[2].selectbox("Policy", opts["policy"], key=f"{key}_policy", format_func=fmt)
         status = c[3].selectbox("Status", opts["status"], key=f"{key}_status", format_func=fmt)
-        filt = dict(suite=suite, policy=policy, status=status, search=search or "")
+        internal = st.toggle("Show training, calibration and counterfactual runs",
+                             key=f"{key}_internal", help="runs the dashboard or the trainer "
+                             "played for itself: training episodes, threshold calibration, and "
+                             "the no-memory replays behind 'what sharing saved'")
+        filt = dict(suite=suite, policy=policy, status=status, search=search or "",
+                    internal=internal)
         n = data.count_runs(db, **filt)
         n_pages = max(1, math.ceil(n / PAGE_SIZE))
         pkey = f"{key}_page"

@@ -49,3 +49,15 @@ def test_a_batch_counts_results_not_attempts_lost_with_a_worker(store) -> None:
     store.flush()
     assert sorted(queries.run_ids_of_batches(store, ["b1"])) == ["a", "a2", "f"]
     assert "lost" in set(queries.list_runs(store, limit=10).run_id)  # still listed for users
+
+
+def test_run_lists_leave_out_the_runs_played_for_training_calibration_and_replays(store) -> None:
+    from lts_core.record.records import RunRecord
+
+    for rid, batch in (("mine", "b1"), ("ep", "train-1"), ("cal", "calib-2"), ("cf", "cf-mine")):
+        store.write(RunRecord(rid, "t", "demo", "q", "g", "sim", "none", "virtual", "aggregate", 3,
+                              30, 0, True, "{}", batch_id=batch, status="finished"))
+    store.flush()
+    assert list(queries.list_runs(store, internal=False).run_id) == ["mine"]
+    assert queries.count_runs(store, internal=False) == 1
+    assert queries.count_runs(store) == 4  # lts runs lists everything

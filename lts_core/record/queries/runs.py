@@ -13,8 +13,8 @@ from lts_core.record.queries._base import _NOT_INTERNAL, DB, RUN_COLS, _clean
 
 # ------------------------------------------------------------------------------------ runs
 def _run_filters(suite: str | None, policy: str | None, status: str | None, search: str,
-                 batch: str | None) -> tuple[str, list[Any]]:
-    where, params = [], []
+                 batch: str | None, internal: bool = True) -> tuple[str, list[Any]]:
+    where, params = ([] if internal else [_NOT_INTERNAL]), []
     for col, val in (("suite", suite), ("policy", policy), ("status", status), ("batch_id", batch)):
         if val:
             where.append(f"{col} = ?")
@@ -27,16 +27,18 @@ def _run_filters(suite: str | None, policy: str | None, status: str | None, sear
 
 def list_runs(db: DB, *, suite: str | None = None, policy: str | None = None,
               status: str | None = None, search: str = "", batch: str | None = None,
-              limit: int = 25, offset: int = 0) -> pd.DataFrame:
-    """One page of runs, newest first."""
-    where, params = _run_filters(suite, policy, status, search, batch)
+              limit: int = 25, offset: int = 0, internal: bool = True) -> pd.DataFrame:
+    """One page of runs, newest first; training, calibration and counterfactual runs only with
+    ``internal``."""
+    where, params = _run_filters(suite, policy, status, search, batch, internal)
     return db.query(f"SELECT {RUN_COLS} FROM runs{where} ORDER BY created_at DESC LIMIT ? OFFSET ?",
                     [*params, int(limit), int(offset)])
 
 
 def count_runs(db: DB, *, suite: str | None = None, policy: str | None = None,
-               status: str | None = None, search: str = "", batch: str | None = None) -> int:
-    where, params = _run_filters(suite, policy, status, search, batch)
+               status: str | None = None, search: str = "", batch: str | None = None,
+               internal: bool = True) -> int:
+    where, params = _run_filters(suite, policy, status, search, batch, internal)
     return int(db.query(f"SELECT count(*) AS n FROM runs{where}", params).n.iloc[0])
 
 
@@ -119,6 +121,7 @@ def counterfactual(db: DB, run: dict[str, Any]) -> dict[str, Any] | None:
 
 def db_summary(db: DB) -> dict[str, int]:
     df = db.query("SELECT (SELECT count(*) FROM runs) AS runs, "
+                  f"(SELECT count(*) FROM runs WHERE NOT ({_NOT_INTERNAL})) AS internal, "
                   "(SELECT count(*) FROM runs WHERE status = 'running') AS running, "
                   "(SELECT count(*) FROM steps) AS steps, "
                   "(SELECT count(DISTINCT train_id) FROM train_epochs) AS trainings")
