@@ -27,13 +27,30 @@ def counterfactual_figure(cf: counterfactual.Counterfactual, simulated: bool) ->
 
 
 def headline(cf: counterfactual.Counterfactual) -> str:
-    """"183 s with sharing vs 330 s without (-45%), same answer"."""
+    """"183 s with sharing vs 330 s without (-45%); both right" (or which answer was right)."""
     if cf.runtime_s is None or cf.runtime_off is None:
         return "no runtime to compare yet"
     pct = f" ({-cf.saved_pct:+.0f}%)" if cf.saved_pct is not None else ""
-    ans = {True: "same answer", False: "a different answer", None: "answers not comparable"}
-    return (f"{cf.runtime_s:.0f} s with sharing vs {cf.runtime_off:.0f} s without{pct}, "
-            f"{ans[cf.same_answer]}")
+    return (f"{cf.runtime_s:.0f} s with sharing vs {cf.runtime_off:.0f} s without{pct}; "
+            f"{_answers(cf)}")
+
+
+def _answers(cf: counterfactual.Counterfactual) -> str:
+    """Whether each answer was right: what a saving is worth depends on it."""
+    if cf.em is None or cf.em_off is None:
+        return {True: "same answer", False: "a different answer",
+                None: "answers not comparable"}[cf.same_answer]
+    right, right_off = cf.em >= 1, cf.em_off >= 1
+    if right == right_off:
+        return ("both right" if right else "both wrong") + (
+            "" if cf.same_answer is not False else ", with different answers")
+    return "right with sharing, wrong without" if right else "wrong with sharing, right without"
+
+
+def worth_it(cf: counterfactual.Counterfactual) -> bool:
+    """Sharing saved time without costing the right answer."""
+    return (cf.saved_pct is not None and cf.saved_pct > 0
+            and not (cf.em is not None and cf.em_off is not None and cf.em < 1 <= cf.em_off))
 
 
 def counterfactual_panel(svc, run: dict, *, key: str) -> None:
@@ -67,8 +84,9 @@ def counterfactual_panel(svc, run: dict, *, key: str) -> None:
         if st.session_state.pop(f"{key}_wait", False):
             st.rerun()  # it just arrived: stop polling
         cf = counterfactual.compare(run, cf_run)
-        good = cf.saved_pct is not None and cf.saved_pct > 0
-        icon = ":material/savings:" if good else ":material/trending_flat:"
+        icon = (":material/savings:" if worth_it(cf) else ":material/warning:"
+                if cf.em is not None and cf.em_off is not None and cf.em < 1 <= cf.em_off
+                else ":material/trending_flat:")
         left, right = st.columns([2, 3], vertical_alignment="center")
         with left:
             st.markdown(f"{icon} **{md(headline(cf))}**")

@@ -231,3 +231,18 @@ def test_the_harm_verdict_follows_the_readers_who_voted_for_the_wrong_answer():
     v = _verdict({"answer": "x"}, rd.assign(gave_final=False), final_ok=False)
     assert "no reader voted for it" in v
     assert "still right" in _verdict({"answer": "y"}, rd, final_ok=True)
+
+
+def test_the_counterfactual_headline_says_which_answer_was_right():
+    from app.counterfactual import Counterfactual
+    from app.story import headline, worth_it
+
+    def cf(em, em_off, same=True, a=100.0, b=200.0):
+        return Counterfactual("r", a, b, 100 * (1 - a / b), same, em, em_off, True)
+
+    assert headline(cf(1.0, 1.0)) == "100 s with sharing vs 200 s without (-50%); both right"
+    assert headline(cf(0.0, 1.0, False)).endswith("wrong with sharing, right without")
+    assert headline(cf(1.0, 0.0, False)).endswith("right with sharing, wrong without")
+    assert headline(cf(0.0, 0.0, False)).endswith("both wrong, with different answers")
+    assert headline(cf(None, None, None)).endswith("answers not comparable")
+    assert worth_it(cf(1.0, 1.0)) and not worth_it(cf(0.0, 1.0)) and not worth_it(cf(1.0, 1.0, a=300))
