@@ -30,6 +30,8 @@ def with_groups(df: pd.DataFrame, mode: str) -> pd.DataFrame:
         df["group"] = df.policy + " · " + df.batch_id.str[:6]
     else:
         df["group"] = df.policy
+    if "planted" in df and (df.planted > 0).any():  # a poisoning experiment is its own group
+        df["group"] = df.group.where(df.planted == 0, df.group + " · poisoned")
     return df
 
 
@@ -61,7 +63,8 @@ def group_colors(groups: list[str], policies: dict[str, str]) -> dict[str, str]:
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per group: means (runtime also its std) of what Compare plots."""
+    """One row per group: means (runtime also its std) of what Compare plots; the cost is the
+    group's total."""
     g = df.groupby("group", sort=False)
     out = pd.DataFrame({
         "runs": g.size(),
@@ -77,7 +80,11 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         "net steps saved": g.net_saved.mean(),
         "cross-team reads": g.cross_reads.mean(),
         "tokens": g.tokens.mean(),
+        "LLM calls": g.llm_calls.mean(),
+        "cost $": g.cost_usd.sum(min_count=1),
     })
+    if "planted" in df and (df.planted > 0).any():
+        out["planted entries"] = g.planted.mean()
     if "steps_saved_vs_none" in df:
         out["steps saved vs none"] = g.steps_saved_vs_none.mean()
     return out.reset_index()

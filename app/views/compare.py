@@ -39,6 +39,11 @@ def render() -> None:
         st.caption(":material/science: Includes **SIMULATED** runs: agents are the offline "
                    "simulator (real paragraphs, real search, modelled reasoning and timings), not an "
                    "LLM. Runtimes are modelled clock seconds.")
+    if (df.planted > 0).any():
+        st.warning("Groups marked **poisoned** had wrong entries planted in their bank (a "
+                   "poisoning experiment, Launch or `lts bench --poison`): they show the harm, not "
+                   "the policy's usual trade, and are kept apart from the same policy's other runs.",
+                   icon=":material/science:")
     off = set(memory_off_policies())
     pts = pareto.with_deltas(pareto.group_points(df, off))
     order = list(pts.group)  # the no-memory baseline first
@@ -66,6 +71,10 @@ def render() -> None:
     st.dataframe(summ, hide_index=True, key="cmp_summary", column_config={
         **{c: st.column_config.NumberColumn(format="%.1f") for c in summ.columns
            if c not in ("group", "runs", "simulated")},
+        "cost $": st.column_config.NumberColumn(format="$%.4f", help="the group's total model "
+                                                 "cost (0 for simulated agents)"),
+        "LLM calls": st.column_config.NumberColumn(format="%.1f", help="model calls per run: "
+                                                   "orchestrator, summaries, judge, aggregator"),
         "ΔEM vs none": st.column_config.NumberColumn(format="%+.1f"),
         "runtime × none": st.column_config.NumberColumn(format="%.2f×")})
     _charts(df, summ, colors)

@@ -175,7 +175,12 @@ def _draw(svc, d: dict) -> None:
     h = d["harm"]
     wrong = h[h.wrong] if not h.empty else h
     m = st.columns(6)
-    m[0].metric("Steps", f"{c['steps']:.0f}", help="steps committed so far, all teams")
+    cost = "no cost (simulated)" if run["simulated"] else f"${c['cost_usd']:.4f}"
+    m[0].metric("Steps", f"{c['steps']:.0f}", f"{c['llm_calls']:.0f} model calls · {cost}",
+                delta_color="off", delta_arrow="off",
+                help="steps committed so far, all teams; the model calls behind them (orchestrator, "
+                     "step summaries, judge, aggregator; modelled for simulated agents) and what "
+                     "they cost")
     m[1].metric("Memory reads", f"{c['reads']:.0f}", f"{c['cross_reads']:.0f} cross-team",
                 delta_color="off", delta_arrow="off",
                 help="entries fetched from the bank (one read step can fetch several); cross-team: "

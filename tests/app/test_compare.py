@@ -56,7 +56,8 @@ def _metrics():
                              status="finished", runtime_s=rt + seed, em=1.0, f1=1.0, tokens=100,
                              steps=steps, web_calls=steps - 5, read_steps=1, decisions=10,
                              admitted=5, reads=2, cross_reads=2, entries=5, web_calls_avoided=2,
-                             tool_s_avoided=3.0, net_saved=1, admission_rate=0.5))
+                             tool_s_avoided=3.0, net_saved=1, admission_rate=0.5, llm_calls=40,
+                             cost_usd=0.0, planted=0))
     return pd.DataFrame(rows)
 
 
@@ -69,5 +70,15 @@ def test_baseline_alignment_and_summary():
     assert list(s.group) == ["none", "dedup"] and list(s.runs) == [2, 2]
     al = compare.aligned_table(df)
     assert len(al) == 2 and {"none", "dedup"} <= set(al.columns)
+    assert list(s["LLM calls"]) == [40, 40] and "planted entries" not in s
     fig = compare.aligned_scatter(df, "none", "dedup", {"none": "#000", "dedup": "#111"})
     assert "faster on 2 of 2" in fig.layout.title.text
+
+
+def test_poisoned_runs_are_their_own_group():
+    m = _metrics()
+    m.loc[m.run_id == "dedup1", "planted"] = 3
+    df = compare.with_groups(m, "batch")
+    assert list(df.group) == ["none", "none", "dedup", "dedup · poisoned"]
+    s = compare.summary_table(df)
+    assert s.set_index("group").loc["dedup · poisoned", "planted entries"] == 3

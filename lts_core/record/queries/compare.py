@@ -41,7 +41,10 @@ def run_ids_of_batches(db: DB, batch_ids: list[str]) -> list[str]:
 def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
     """One row per run with everything Compare, ``lts run`` and the benches show (steps, calls,
     reads, admission, tokens, ...): the one definition of each count over the record."""
+    from lts_core.record.harm import _has_planted  # older files have no planted column
+
     ids = list(run_ids)
+    planted = "count(*) FILTER (WHERE planted)" if _has_planted(db) else "0"
     df = db.query(
         "SELECT r.run_id, r.batch_id, r.policy, r.suite, r.task_id, r.seed, r.teams, r.backend, "
         "r.simulated, r.status, r.runtime_s, r.wall_s, r.em, r.f1, r.created_at, r.cost_usd, "
@@ -50,7 +53,8 @@ def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
         "coalesce(a.decisions, 0) AS decisions, coalesce(a.admitted, 0) AS admitted, "
         "coalesce(a.decide_ms, 0.0) AS decide_ms, coalesce(m.reads, 0) AS reads, "
         "coalesce(m.cross_reads, 0) AS cross_reads, coalesce(m.entries_read, 0) AS entries_read, "
-        "coalesce(e.entries, 0) AS entries, coalesce(t.tool_calls, 0) AS tool_calls, "
+        "coalesce(e.entries, 0) AS entries, coalesce(e.planted, 0) AS planted, "
+        "coalesce(t.tool_calls, 0) AS tool_calls, "
         "coalesce(c.llm_calls, 0) AS llm_calls "
         "FROM runs r "
         "LEFT JOIN (SELECT run_id, count(*) AS steps, count(*) FILTER (WHERE action IN "
@@ -61,7 +65,7 @@ def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
         "LEFT JOIN (SELECT run_id, count(*) AS reads, count(*) FILTER (WHERE cross_team) AS "
         "  cross_reads, count(DISTINCT entry_id) AS entries_read FROM memory_reads WHERE list_contains($ids, run_id) GROUP BY run_id) m "
         "  USING (run_id) "
-        "LEFT JOIN (SELECT run_id, count(*) AS entries FROM memory_entries WHERE "
+        f"LEFT JOIN (SELECT run_id, count(*) AS entries, {planted} AS planted FROM memory_entries WHERE "
         "  list_contains($ids, run_id) GROUP BY run_id) e USING (run_id) "
         "LEFT JOIN (SELECT run_id, count(*) AS tool_calls FROM tool_calls WHERE "
         "  list_contains($ids, run_id) GROUP BY run_id) t USING (run_id) "

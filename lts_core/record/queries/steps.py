@@ -143,6 +143,8 @@ def live_counters(db: DB, run_id: str) -> dict[str, float]:
         "(SELECT count(*) FROM memory_entries WHERE run_id = $r AND planted) AS planted, "
         "(SELECT count(*) FROM admissions WHERE run_id = $r) AS decisions, "
         "(SELECT count(*) FROM admissions WHERE run_id = $r AND admitted) AS admitted, "
+        "(SELECT count(*) FROM llm_calls WHERE run_id = $r) AS llm_calls, "
+        "(SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE run_id = $r) AS cost_usd, "
         "(SELECT coalesce(max(t_end), 0) FROM steps WHERE run_id = $r) AS clock_s",
         {"r": run_id})
     out = {k: float(v) for k, v in df.iloc[0].items()}
