@@ -68,14 +68,15 @@ def show(features: dict[str, Any], decision: str, *, key: str) -> None:
     sim = [s for s in features.get("similar_training") or [] if isinstance(s, dict)]
     if sim:
         st.markdown("**Most similar decisions in training** (what the controller learned from)")
-        st.dataframe(pd.DataFrame({
+        st.dataframe(pd.DataFrame({  # what they got first; the long summary last
             "similarity": [s.get("similarity") for s in sim],
             "action": [str(s.get("action", "")) for s in sim],
-            "summary": [str(s.get("summary", ""))[:300] for s in sim],
             "admitted": [s.get("admitted") for s in sim],
             "entry used": [s.get("used") for s in sim],
             "advantage": [s.get("advantage") for s in sim],
-            "reward": [s.get("reward") for s in sim]}), hide_index=True, key=f"{key}_sim",
+            "reward": [s.get("reward") for s in sim],
+            "summary": [str(s.get("summary", ""))[:300] for s in sim]}), hide_index=True,
+            key=f"{key}_sim",
             column_config={"similarity": st.column_config.NumberColumn(
                                format="%.3f", help="cosine of the controller's CLS states, each "
                                "dimension standardised over the training memory (1 = the same "

@@ -23,6 +23,7 @@ MAX_OPTIONS = 500
 MAX_JOBS = 500
 MAX_TEAMS = 64  # RunConfig.validate's bounds
 MAX_STEPS = 500
+QUEUE_ORDER = {"running": 0, "starting": 1, "queued": 2, "finished": 3}  # the queue's count line
 ANSWER_CHOICES = {None: "each policy's default (learned: as calibrated with its checkpoint)",
                   "policy": "decided by the policy's score, like any step",
                   "decided": "shared only once they decide the vote"}
@@ -264,6 +265,18 @@ def _api_base_field(col, policy: ApiBasePolicy) -> str:
                          help=f"The API bases this dashboard allows ({md(policy.source, 80)}).")
 
 
+def queue_view(jobs: list[Job]) -> tuple[str, list[Job]]:
+    """The queue's count line ("1 running · 52 queued · 1 finished — 54 in all") and its jobs in
+    the order shown: what runs now first, then the newest of the rest, so that a long batch's
+    queued tail never hides the run in progress."""
+    counts: dict[str, int] = {}
+    for j in jobs:
+        counts[j.status] = counts.get(j.status, 0) + 1
+    line = " · ".join(f"{n} {s}" for s, n in sorted(
+        counts.items(), key=lambda kv: QUEUE_ORDER.get(kv[0], 9))) + f" — {len(jobs)} in all"
+    return line, sorted(reversed(jobs), key=lambda j: j.status not in ("starting", "running"))
+
+
 def _queue_panel(svc) -> None:
     active = bool(svc.queue.active())
 
@@ -275,10 +288,12 @@ def _queue_panel(svc) -> None:
             st.caption("No runs started from this dashboard yet. Runs start one after another.")
             return
         act = [j for j in jobs if j.status in ("queued", "starting", "running")]
+        line, shown = queue_view(jobs)
+        st.caption(md(line, 300))
         if act and st.button("Cancel all", icon=":material/cancel:", key="q_cancel_all"):
             svc.queue.cancel_all()
             st.rerun(scope="fragment")
-        for j in list(reversed(jobs))[:15]:
+        for j in shown[:15]:
             with st.container(border=True):
                 c1, c2 = st.columns([6, 1], vertical_alignment="center")
                 icon = theme.STATUS_ICONS.get(j.status, ":material/schedule:")
@@ -300,7 +315,8 @@ def _queue_panel(svc) -> None:
                     st.session_state["run_id"] = j.run_id
                     ui.go("explorer")
         if len(jobs) > 15:
-            st.caption(f"{len(jobs) - 15} older job(s) not shown; every run is in the explorer.")
+            st.caption(f"{len(jobs) - 15} more not shown (the oldest, or queued after these); "
+                       "every run is in the explorer.")
         if not act and active:
             st.rerun()  # the queue just emptied: stop refreshing
 

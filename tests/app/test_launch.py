@@ -164,3 +164,13 @@ def test_the_form_plants_wrong_entries_in_runs_with_memory(tmp_path, monkeypatch
     planted = {p: svc.store.scalar("SELECT count(*) FILTER (WHERE planted) FROM memory_entries "
                                    "WHERE run_id = ?", [j.run_id]) for p, j in jobs.items()}
     assert planted == {"dedup": 2, "none": 0}
+
+
+def test_the_queue_shows_the_run_in_progress_before_a_long_queued_tail():
+    from types import SimpleNamespace
+
+    jobs = ([SimpleNamespace(status="finished", n=0), SimpleNamespace(status="running", n=1)]
+            + [SimpleNamespace(status="queued", n=i) for i in range(2, 54)])
+    line, shown = launch.queue_view(jobs)
+    assert line == "1 running · 52 queued · 1 finished — 54 in all"
+    assert shown[0].status == "running" and shown[1].n == 53  # then the newest
