@@ -75,7 +75,8 @@ def pareto_figure(pts: pd.DataFrame, colors: dict[str, str], *, simulated: bool 
         label = esc(r.group, 60) + (" (no memory)" if r.baseline else "")
         fig.add_trace(go.Scatter(
             x=[r.runtime], y=[r.EM], mode="markers+text", name=label, text=[label],
-            textposition=("top center", "bottom center", "middle right")[r.Index % 3],
+            # diagonal to the point: clear of its error bars, which run straight across it
+            textposition=("top right", "bottom right", "top left")[r.Index % 3],
             marker=dict(size=14 if r.baseline else 12,
                                                    color=colors.get(r.group, "#4E79A7"),
                                                    symbol="square" if r.baseline else "circle",
@@ -94,5 +95,6 @@ def pareto_figure(pts: pd.DataFrame, colors: dict[str, str], *, simulated: bool 
         yaxis=dict(title="exact match, %", gridcolor=theme.GRID,
                    range=[max(-2.0, float((pts.EM - pts.EM_std).min()) - 8) if len(pts) else 0,
                           min(104.0, float((pts.EM + pts.EM_std).max()) + 8) if len(pts) else 100]),
-        margin=dict(l=10, r=10, t=44, b=10)))
+        margin=dict(l=10, r=10, t=44, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1)))
     return fig
