@@ -102,21 +102,29 @@ def test_learned_takes_a_checkpoint(tmp_path, monkeypatch):
     assert job.status == "finished", job.error
 
 
-def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, monkeypatch):
-    """docs/architecture.md follows this parameter: Launch form -> RunConfig.policy_options ->
-    the policy -> AdmissionDecision -> admissions.threshold -> the read model."""
+def _launch_one(db, monkeypatch, setting):
+    """One dedup run of a demo task from the form on the virtual executor, with ``setting(at)``
+    applied to the form first; returns (services, the finished job)."""
     monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
-    db = tmp_path / "threshold.duckdb"
     at = open_page("launch", db, monkeypatch)
     at.text_input(key="l_query").input("Garrick").run()
     at.radio(key="l_exec").set_value("virtual").run()
-    at.number_input(key="l_threshold").set_value(0.25).run()  # dedup: novelty >= 0.25
+    setting(at).run()
     at.button(key="l_go").click().run()
     no_exception(at)
     svc = state._services_for(str(db))
     assert svc.queue.wait_idle(60)
     job = svc.queue.jobs()[-1]
     assert job.status == "finished", job.error
+    return svc, job
+
+
+def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, monkeypatch):
+    """docs/architecture.md follows this parameter: Launch form -> RunConfig.policy_options ->
+    the policy -> AdmissionDecision -> admissions.threshold -> the read model (dedup: novelty
+    >= 0.25)."""
+    svc, job = _launch_one(tmp_path / "threshold.duckdb", monkeypatch,
+                           lambda at: at.number_input(key="l_threshold").set_value(0.25))
     from lts_core.record import queries
 
     adm = queries.admissions(svc.store, job.run_id)
@@ -126,18 +134,8 @@ def test_the_threshold_on_the_form_is_the_one_every_decision_records(tmp_path, m
 
 
 def test_the_form_can_leave_final_answers_to_the_vote_rule(tmp_path, monkeypatch):
-    monkeypatch.setattr(launch, "RunConfig", functools.partial(RunConfig, embedder="hash"))
-    db = tmp_path / "answers.duckdb"
-    at = open_page("launch", db, monkeypatch)
-    at.text_input(key="l_query").input("Garrick").run()
-    at.radio(key="l_exec").set_value("virtual").run()
-    at.selectbox(key="l_answers").set_value("decided").run()
-    at.button(key="l_go").click().run()
-    no_exception(at)
-    svc = state._services_for(str(db))
-    assert svc.queue.wait_idle(60)
-    job = svc.queue.jobs()[-1]
-    assert job.status == "finished", job.error
+    svc, job = _launch_one(tmp_path / "answers.duckdb", monkeypatch,
+                           lambda at: at.selectbox(key="l_answers").set_value("decided"))
     from lts_core.record import queries
 
     adm = queries.admissions(svc.store, job.run_id)
