@@ -81,7 +81,8 @@ def _verdict(run: dict, rd: pd.DataFrame, final_ok: bool) -> str:
     ents = ", ".join(f"#{int(e.entry_id)} ({md(e.why, 60)})" for e in seen.head(4).itertuples())
     more = f" and {len(seen) - 4} more" if len(seen) > 4 else ""
     return (f":red[:material/warning: **The vote came out wrong (“{final}”): {_teams(led)} "
-            f"answered it after reading wrong entries {ents}{more}.**{also}]")
+            f"answered it after reading wrong {'entry' if len(seen) == 1 else 'entries'} "
+            f"{ents}{more}.**{also}]")
 
 
 def _teams(rd: pd.DataFrame) -> str:

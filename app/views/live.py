@@ -175,12 +175,12 @@ def _draw(svc, d: dict) -> None:
     h = d["harm"]
     wrong = h[h.wrong] if not h.empty else h
     m = st.columns(6)
-    cost = "no cost (simulated)" if run["simulated"] else f"${c['cost_usd']:.4f}"
-    m[0].metric("Steps", f"{c['steps']:.0f}", f"{c['llm_calls']:.0f} model calls · {cost}",
-                delta_color="off", delta_arrow="off",
+    calls = (f"{c['llm_calls']:.0f} model calls" if run["simulated"] else
+             f"{c['llm_calls']:.0f} calls · ${c['cost_usd']:.3f}")  # short: a tile cuts it off
+    m[0].metric("Steps", f"{c['steps']:.0f}", calls, delta_color="off", delta_arrow="off",
                 help="steps committed so far, all teams; the model calls behind them (orchestrator, "
-                     "step summaries, judge, aggregator; modelled for simulated agents) and what "
-                     "they cost")
+                     "step summaries, judge, aggregator), and with a real model what they cost "
+                     "(simulated agents cost nothing; their calls are modelled)")
     m[1].metric("Memory reads", f"{c['reads']:.0f}", f"{c['cross_reads']:.0f} cross-team",
                 delta_color="off", delta_arrow="off",
                 help="entries fetched from the bank (one read step can fetch several); cross-team: "
@@ -194,13 +194,12 @@ def _draw(svc, d: dict) -> None:
         m[3].metric("Web calls avoided", f"{c['avoided']:.0f}", f"{c['net_saved']:+.0f} net steps",
                     delta_color="off" if c["net_saved"] == 0 else "normal",
                     delta_arrow="off" if c["net_saved"] == 0 else "auto", help=SAVED_HELP)
-    planted = f", {c['planted']:.0f} planted" if c["planted"] else ""
     m[4].metric("Bank", f"{c['entries']:.0f} entries",
-                f"{c['admitted'] / c['decisions']:.0%} admitted{planted}" if c["decisions"] else
-                (planted.lstrip(", ") or None),
+                f"{c['admitted'] / c['decisions']:.0%} admitted" if c["decisions"] else None,
                 delta_color="off", delta_arrow="off",
-                help="entries in the bank; steps admitted / admission decisions taken, and entries "
-                     "planted by a poisoning experiment (they bypass admission)")
+                help="entries in the bank, planted ones included; steps admitted / admission "
+                     "decisions taken (entries planted by a poisoning experiment bypass admission: "
+                     f"{c['planted']:.0f} here)")
     clock = "Run clock (modelled)" if run["simulated"] else "Run clock"
     m[5].metric(clock, tables.fmt_secs(c["clock_s"]), f"real time {tables.fmt_secs(wall)}",
                 delta_color="off", delta_arrow="off",

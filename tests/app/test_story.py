@@ -67,7 +67,7 @@ def test_graph_and_live_show_wrong_entries(poisoned_db, monkeypatch):
     m = next(m for m in at.metric if m.label == "Reads of wrong entries")
     assert str(m.delta).endswith(", 2 planted")
     bank = next(m for m in at.metric if m.label == "Bank")  # policy all: every step admitted
-    assert bank.delta == "100% admitted, 2 planted"  # planted entries bypass admission
+    assert bank.delta == "100% admitted" and "bypass admission: 2 here" in bank.help
 
 
 def test_deep_link_opens_run_and_step(poisoned_db, monkeypatch):
@@ -226,7 +226,7 @@ def test_the_harm_verdict_follows_the_readers_who_voted_for_the_wrong_answer():
                        "repeated": [False, False, True], "gave_final": [True, True, False]})
     v = _verdict({"answer": "Greywater Bridge"}, rd, final_ok=False)
     assert "The vote came out wrong (“Greywater Bridge”): T1, T2 answered it after reading " \
-           "wrong entries #0 (planted wrong fact)" in v
+           "wrong entry #0 (planted wrong fact)" in v
     assert "T0 repeated the wrong answer entry “Kestrow Span”" in v
     v = _verdict({"answer": "x"}, rd.assign(gave_final=False), final_ok=False)
     assert "no reader voted for it" in v
