@@ -93,6 +93,7 @@ class ByKind(AdmissionPolicy):
 SETTINGS = [("none", "none", {}), ("all", "all", {}), ("dedup", "dedup", {}),
             ("dedup+decided", "dedup", {"answers": "decided"}),
             ("learned", "learned", {"explain": False}),
+            ("learned+decided", "learned", {"explain": False, "answers": "decided"}),
             ("search", "by-kind", {"kinds": "search"}),
             ("search+open", "by-kind", {"kinds": "search,open"}),
             ("search+open(supported)", "by-kind", {"kinds": "search,open", "supported_only": True}),
