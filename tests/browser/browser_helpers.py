@@ -139,7 +139,8 @@ def goto(pg, title: str) -> None:
 
 def choose(pg, label: str, option, tries: int = 8) -> None:
     """Pick ``option`` in the select box ``label``. A rerun that lands while the list is open
-    closes it (a slow page on a busy machine), so open it again until the option shows."""
+    closes it (a slow page on a busy machine; the explorer reruns once when its no-memory replay
+    arrives), so open it again until the option shows and takes the click."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     box = pg.get_by_role("combobox", name=label, exact=True)
@@ -148,13 +149,13 @@ def choose(pg, label: str, option, tries: int = 8) -> None:
         box.click()
         try:
             opt.wait_for(timeout=8_000)
-            break
+            opt.click(timeout=8_000)
+            return
         except PlaywrightTimeout:
             if i == tries - 1:
                 raise
             pg.keyboard.press("Escape")
             time.sleep(1.0)
-    opt.click()
 
 
 # The Live page draws its charts in frames that redraw in place (app/components/steady_chart.py;
