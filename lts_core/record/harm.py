@@ -33,7 +33,9 @@ READ_COLS = ["run_id", "entry_id", "reader_team", "reader_step", "t", "producer_
              "why", "content", "team_answer", "team_em", "repeated", "gave_final"]
 
 
-def _has_planted(db: DB) -> bool:
+def has_planted(db: DB) -> bool:
+    """Whether ``memory_entries`` has the ``planted`` column (files written before it do not, and
+    a read-only store cannot add it)."""
     df = db.query("SELECT count(*) AS n FROM information_schema.columns "
                   "WHERE table_name = 'memory_entries' AND column_name = 'planted'")
     return bool(df.n.iloc[0])
@@ -68,7 +70,7 @@ def entry_harm(db: DB, run_ids: list[str]) -> pd.DataFrame:
     """One row per bank entry of ``run_ids``: wrong or not, why, and how often / by whom it was read."""
     if not run_ids:
         return pd.DataFrame(columns=ENTRY_COLS)
-    planted = "e.planted" if _has_planted(db) else "FALSE"
+    planted = "e.planted" if has_planted(db) else "FALSE"
     df = db.query(
         f"SELECT e.run_id, e.entry_id, e.team_idx, e.step_idx, e.action, e.key, e.value, e.t_added, "
         f"coalesce({planted}, FALSE) AS planted, s.arg, s.detail_json, r.gold FROM memory_entries e "

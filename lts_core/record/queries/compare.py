@@ -41,10 +41,10 @@ def run_ids_of_batches(db: DB, batch_ids: list[str]) -> list[str]:
 def run_metrics(db: DB, run_ids: list[str]) -> pd.DataFrame:
     """One row per run with everything Compare, ``lts run`` and the benches show (steps, calls,
     reads, admission, tokens, ...): the one definition of each count over the record."""
-    from lts_core.record.harm import _has_planted  # older files have no planted column
+    from lts_core.record.harm import has_planted  # older files have no planted column
 
     ids = list(run_ids)
-    planted = "count(*) FILTER (WHERE planted)" if _has_planted(db) else "0"
+    planted = "count(*) FILTER (WHERE planted)" if has_planted(db) else "0"
     df = db.query(
         "SELECT r.run_id, r.batch_id, r.policy, r.suite, r.task_id, r.seed, r.teams, r.backend, "
         "r.simulated, r.status, r.runtime_s, r.wall_s, r.em, r.f1, r.created_at, r.cost_usd, "
