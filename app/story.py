@@ -47,10 +47,14 @@ def _answers(cf: counterfactual.Counterfactual) -> str:
     return "right with sharing, wrong without" if right else "wrong with sharing, right without"
 
 
+def cost_the_answer(cf: counterfactual.Counterfactual) -> bool:
+    """Right without sharing, wrong with it."""
+    return cf.em is not None and cf.em_off is not None and cf.em < 1 <= cf.em_off
+
+
 def worth_it(cf: counterfactual.Counterfactual) -> bool:
     """Sharing saved time without costing the right answer."""
-    return (cf.saved_pct is not None and cf.saved_pct > 0
-            and not (cf.em is not None and cf.em_off is not None and cf.em < 1 <= cf.em_off))
+    return cf.saved_pct is not None and cf.saved_pct > 0 and not cost_the_answer(cf)
 
 
 def counterfactual_panel(svc, run: dict, *, key: str) -> None:
@@ -85,7 +89,7 @@ def counterfactual_panel(svc, run: dict, *, key: str) -> None:
             st.rerun()  # it just arrived: stop polling
         cf = counterfactual.compare(run, cf_run)
         icon = (":material/savings:" if worth_it(cf) else ":material/warning:"
-                if cf.em is not None and cf.em_off is not None and cf.em < 1 <= cf.em_off
+                if cost_the_answer(cf)
                 else ":material/trending_flat:")
         left, right = st.columns([2, 3], vertical_alignment="center")
         with left:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import streamlit as st
@@ -269,9 +270,7 @@ def queue_view(jobs: list[Job]) -> tuple[str, list[Job]]:
     """The queue's count line ("1 running · 52 queued · 1 finished — 54 in all") and its jobs in
     the order shown: what runs now first, then the newest of the rest, so that a long batch's
     queued tail never hides the run in progress."""
-    counts: dict[str, int] = {}
-    for j in jobs:
-        counts[j.status] = counts.get(j.status, 0) + 1
+    counts = Counter(j.status for j in jobs)
     line = " · ".join(f"{n} {s}" for s, n in sorted(
         counts.items(), key=lambda kv: QUEUE_ORDER.get(kv[0], 9))) + f" — {len(jobs)} in all"
     return line, sorted(reversed(jobs), key=lambda j: j.status not in ("starting", "running"))
